@@ -1,0 +1,136 @@
+"""The activation registry: one entry per activation, a function of ``z`` only.
+
+Each named activation becomes a SymPy ``Function`` subclass ``f`` whose
+derivative is a second class printed ``f'``; SymPy finds the derivative from
+the definition.  ``linear`` and custom expressions are written out inline.
+
+>>> import sympy
+>>> s = ACTIVATIONS["sigmoid"]
+>>> sympy.diff(s.apply(Z), Z)
+sigmoid'(z)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import sympy
+
+Z = sympy.Symbol("z", real=True)
+
+
+def _call_latex(head: str):
+    def _latex(self, printer):
+        return f"{head}\\left({printer._print(self.args[0])}\\right)"
+    return _latex
+
+
+def _numpy_from(expr: sympy.Expr | None):
+    def _numpycode(self, printer):
+        if expr is None:
+            raise TypeError(f"{type(self).__name__} has no numeric form")
+        return "(" + printer._print(expr.subs(Z, self.args[0])) + ")"
+    return _numpycode
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One registry entry.
+
+    name: the spec name; definition: f(z) in ``Z`` (None for the generic g);
+    latex: LaTeX of the function's name; unit_range: outputs lie in (0, 1), so
+    log losses may follow; inline: written out as its formula instead of f(z);
+    numeric / numeric_prime: equal, overflow-free forms for NumPy (tests check
+    they equal the definition and its derivative).
+    """
+
+    name: str
+    definition: sympy.Expr | None
+    latex: str = ""
+    unit_range: bool = False
+    inline: bool = False
+    output_only: bool = False
+    numeric: sympy.Expr | None = None
+    numeric_prime: sympy.Expr | None = None
+    derivative_in_output: object = field(default=None, compare=False)
+    function_name: str = ""      # the name it is printed by, when not its spec name (custom ones)
+
+    @cached_property
+    def derivative(self) -> sympy.Expr | None:
+        """f'(z) from the definition, by ``sympy.diff``."""
+        return None if self.definition is None else sympy.diff(self.definition, Z)
+
+    @cached_property
+    def functions(self):
+        """The pair (f, f') of SymPy Function classes for a named activation."""
+        name, d, num = self.function_name or self.name, self.derivative, self.numeric
+        prime_numeric = self.numeric_prime if self.numeric_prime is not None else d
+        prime_attrs = {"nargs": 1, "_latex": _call_latex(self.latex + "'"),
+                       "_numpycode": _numpy_from(prime_numeric)}
+        if d is not None:
+            prime_attrs["fdiff"] = lambda self_, argindex=1: sympy.diff(d, Z).subs(Z, self_.args[0])
+            prime_attrs["_eval_rewrite_as_exp"] = lambda self_, arg, **kw: d.subs(Z, arg)
+        prime = type(name + "'", (sympy.Function,), prime_attrs)
+        attrs = {"nargs": 1, "_latex": _call_latex(self.latex),
+                 "_numpycode": _numpy_from(num if num is not None else self.definition),
+                 "fdiff": lambda self_, argindex=1: prime(self_.args[0])}
+        if self.definition is not None:
+            attrs["_eval_rewrite_as_exp"] = lambda self_, arg, **kw: self.definition.subs(Z, arg)
+        return type(name, (sympy.Function,), attrs), prime
+
+    @property
+    def evaluable(self) -> bool:
+        return self.definition is not None
+
+    def apply(self, arg: sympy.Expr) -> sympy.Expr:
+        """f(arg)."""
+        return self.definition.subs(Z, arg) if self.inline else self.functions[0](arg)
+
+    def prime(self, arg: sympy.Expr) -> sympy.Expr:
+        """f'(arg)."""
+        return self.derivative.subs(Z, arg) if self.inline else self.functions[1](arg)
+
+
+def _relu(slope):
+    return sympy.Piecewise((slope * Z, Z <= 0), (Z, True))
+
+
+ACTIVATIONS: dict[str, Activation] = {}
+
+
+def register(entry: Activation) -> Activation:
+    """Add an activation to the registry (one entry is all it takes)."""
+    ACTIVATIONS[entry.name] = entry
+    return entry
+
+
+register(Activation("g", None, latex="g", unit_range=True))
+register(Activation(
+    "sigmoid", 1 / (1 + sympy.exp(-Z)), latex="\\sigma", unit_range=True,
+    numeric=(1 + sympy.tanh(Z / 2)) / 2,
+    numeric_prime=(1 - sympy.tanh(Z / 2) ** 2) / 4,
+    derivative_in_output=lambda a: a * (1 - a)))
+register(Activation("tanh", sympy.tanh(Z), latex="\\tanh",
+                    derivative_in_output=lambda a: 1 - a ** 2))
+register(Activation("relu", _relu(0), latex="\\mathrm{ReLU}"))
+register(Activation("leaky_relu", _relu(sympy.Rational(1, 100)), latex="\\mathrm{LReLU}"))
+register(Activation(
+    "softplus", sympy.log(1 + sympy.exp(Z)), latex="\\mathrm{softplus}",
+    numeric=sympy.Piecewise((Z, Z > 0), (0, True)) + sympy.log(1 + sympy.exp(-sympy.Abs(Z))),
+    numeric_prime=(1 + sympy.tanh(Z / 2)) / 2))
+register(Activation("linear", Z, inline=True, derivative_in_output=lambda a: sympy.S.One))
+# softmax is not elementwise: the network writes it out with exp (see _network.py).
+register(Activation("softmax", None, latex="\\mathrm{softmax}", unit_range=True, output_only=True))
+
+
+#: names given to custom activations, in the order they appear in a spec
+CUSTOM_LETTERS = ("f", "h", "q", "r", "s")
+
+
+@lru_cache(maxsize=None)
+def custom(definition: sympy.Expr, text: str, letter: str = "f") -> Activation:
+    """An activation from a user's expression in z (already parsed safely), called ``letter``.
+
+    Cached, so that the same spec always gives the same SymPy function class.
+    """
+    return Activation(text, definition, latex=letter, function_name=letter)

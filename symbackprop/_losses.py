@@ -1,0 +1,41 @@
+"""The loss registry: one entry per loss, a term in one output a and its target t.
+
+E is the sum of the term over the output nodes.
+
+>>> LOSSES["mse"].term(A, T)
+(a - t)**2/2
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+A = sympy.Symbol("a", positive=True)
+T = sympy.Symbol("t", real=True)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """name; term(a, t) for one output node; needs_unit_range: its log needs a in (0, 1)."""
+
+    name: str
+    term: object
+    needs_unit_range: bool = False
+    description: str = ""
+
+
+LOSSES: dict[str, Loss] = {}
+
+
+def register(entry: Loss) -> Loss:
+    """Add a loss to the registry."""
+    LOSSES[entry.name] = entry
+    return entry
+
+
+register(Loss("mse", lambda a, t: (a - t) ** 2 / 2, description="half the squared error"))
+register(Loss("cross_entropy", lambda a, t: -t * sympy.log(a), needs_unit_range=True,
+              description="cross-entropy"))
+register(Loss("bce", lambda a, t: -(t * sympy.log(a) + (1 - t) * sympy.log(1 - a)),
+              needs_unit_range=True, description="binary cross-entropy"))

@@ -1,0 +1,180 @@
+"""Names of the quantities, made and printed in one place (DESIGN.md §1.1).
+
+Every quantity is a :class:`Name`, a SymPy symbol whose ``.name`` is the plain
+ASCII form (``w11[2]``, ``delta1[3]``) and which prints itself in unicode text
+(``δ1[3]``) and in LaTeX (``\\delta_{1}^{[3]}``).
+
+>>> weight(1, 2, 3), latex_name("w12[3]")
+(w12[3], 'w_{12}^{[3]}')
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy
+
+# kind → (unicode text, LaTeX) of the letter
+_LETTERS = {
+    "w": ("w", "w"), "b": ("b", "b"), "z": ("z", "z"), "a": ("a", "a"),
+    "x": ("x", "x"), "t": ("t", "t"), "delta": ("δ", "\\delta"),
+}
+_LAYERED = {"w", "b", "z", "a", "delta"}
+_TWO_INDEX = {"w"}
+
+
+class NameError_(ValueError):
+    """A name the user typed that is not a name of the notation."""
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A name taken apart: ``kind``, node ``indices`` and ``layer`` (None for x, t)."""
+
+    kind: str
+    indices: tuple[int, ...]
+    layer: int | None = None
+
+
+def _index_text(indices: tuple[int, ...]) -> str:
+    # Indices run together unless one has two or more digits (DESIGN.md §1.1).
+    if len(indices) > 1 and any(i >= 10 for i in indices):
+        return ",".join(map(str, indices))
+    return "".join(map(str, indices))
+
+
+def plain(parts: Parts) -> str:
+    """The ASCII plain name of ``parts``: ``w12,3[1]``, ``delta1[3]``, ``x2``."""
+    text = parts.kind + _index_text(parts.indices)
+    return text if parts.layer is None else f"{text}[{parts.layer}]"
+
+
+_PLAIN_RE = re.compile(r"(delta|δ|[wbzaxt])([0-9]+(?:,[0-9]+)*)(?:\[([0-9]+)\])?\Z")
+
+
+@lru_cache(maxsize=None)
+def parse(text: str) -> Parts:
+    """Take a plain name apart; raise NameError_ saying how to write it if it is not one.
+
+    >>> parse("w12,3[1]")
+    Parts(kind='w', indices=(12, 3), layer=1)
+    """
+    m = _PLAIN_RE.match(text.strip())
+    if not m:
+        raise NameError_(f"'{text}' is not a name: write e.g. w11[2], b1[3], z1[2], a1[2], delta1[3], x1 or t1")
+    kind = "delta" if m.group(1) == "δ" else m.group(1)
+    digits, layer = m.group(2), m.group(3)
+    if (layer is None) != (kind not in _LAYERED):
+        where = "needs a layer in brackets, e.g. " + kind + "1[2]" if layer is None else "takes no layer"
+        raise NameError_(f"'{text}': {kind} {where}")
+    want = 2 if kind in _TWO_INDEX else 1
+    if "," in digits:
+        indices = tuple(int(p) for p in digits.split(","))
+    elif want == 1:
+        indices = (int(digits),)
+    elif len(digits) == 2:
+        indices = (int(digits[0]), int(digits[1]))
+    elif len(digits) < 2:
+        raise NameError_(f"'{text}': {kind} takes 2 node indices, e.g. {kind}11[{layer}]")
+    else:
+        raise NameError_(
+            f"'{text}' can be read more than one way: separate the two node indices with a comma, "
+            f"e.g. {kind}{digits[0]},{digits[1:]}[{layer}] or {kind}{digits[:-1]},{digits[-1]}[{layer}]")
+    if len(indices) != want or min(indices) < 1 or (layer is not None and int(layer) < 1):
+        raise NameError_(f"'{text}': {kind} takes {want} node index(es) counted from 1")
+    return Parts(kind, indices, None if layer is None else int(layer))
+
+
+def latex_name(name: str) -> str:
+    """LaTeX for a plain name: ``w12,3[1]`` → ``w_{12,3}^{[1]}``."""
+    parts = parse(name)
+    text = f"{_LETTERS[parts.kind][1]}_{{{_index_text(parts.indices)}}}"
+    return text if parts.layer is None else f"{text}^{{[{parts.layer}]}}"
+
+
+def text_name(name: str, ascii_only: bool = False) -> str:
+    """Plain-text form of a name: unicode ``δ1[3]`` or ASCII ``delta1[3]``."""
+    if ascii_only or not name.startswith("delta"):
+        return name
+    return "δ" + name[len("delta"):]
+
+
+class Name(sympy.Symbol):
+    """A symbol of the notation; prints itself in text and LaTeX."""
+
+    def _sympystr(self, printer):
+        return text_name(self.name, not getattr(printer, "unicode_names", False))
+
+    def _latex(self, printer):
+        return latex_name(self.name)
+
+
+def symbol(kind: str, *indices: int, layer: int | None = None) -> Name:
+    """The symbol for ``kind`` with node ``indices`` in ``layer``."""
+    return Name(plain(Parts(kind, tuple(indices), layer)), real=True)
+
+
+def weight(i: int, j: int, k: int) -> Name:
+    """wij[k]: from node i of layer k to node j of layer k+1."""
+    return symbol("w", i, j, layer=k)
+
+
+def bias(j: int, k: int) -> Name:
+    """bj[k]: the bias of node j of layer k."""
+    return symbol("b", j, layer=k)
+
+
+def zsym(j: int, k: int) -> Name:
+    return symbol("z", j, layer=k)
+
+
+def asym(j: int, k: int) -> Name:
+    """aj[k]; in layer 1 this is the input xj."""
+    return symbol("x", j) if k == 1 else symbol("a", j, layer=k)
+
+
+def delta(j: int, k: int) -> Name:
+    return symbol("delta", j, layer=k)
+
+
+def target(j: int) -> Name:
+    return symbol("t", j)
+
+
+# Printing order of factors, after the seed: w·x, w·a, a·δ, w·δ.
+_RANK = {"w": 0, "b": 1, "x": 2, "a": 2, "z": 3, "t": 4, "delta": 5}
+
+
+def _sort_key(self, order=None):
+    # a string key, as Symbol's own, so that it compares with every other symbol's;
+    # numbers zero-padded so that w2,1 sorts before w10,1
+    p = parse(self.name)
+    key = f"{_RANK[p.kind]}{p.kind}{(p.layer or 0):06d}" + "".join(f"{i:06d}" for i in p.indices)
+    return self.class_key(), (1, (key,)), sympy.S.One.sort_key(), sympy.S.One
+
+
+Name.sort_key = _sort_key
+
+
+def name_key(sym):
+    """The printing key of a Name (None for anything else): rank, layer, node indices."""
+    if not isinstance(sym, Name):
+        return None
+    p = parse(sym.name)
+    return (_RANK[p.kind], p.layer or 0, p.indices)
+
+
+def product(a: Name, b: Name) -> sympy.Expr:
+    """a·b for two different names, made without SymPy's general Mul.flatten.
+
+    The args are put in the order Mul itself would give (``Basic.compare``), so the
+    result equals ``a * b`` exactly; a test holds it to that. 100k gradients need this.
+    """
+    pair = (a, b) if a.compare(b) < 0 else (b, a)
+    return sympy.Mul._from_args(pair, is_commutative=True)
+
+
+def layer_symbols(rows: int, cols: int, k: int):
+    """The weights wij[k] as a list of rows, made once per layer."""
+    return [[weight(i, j, k) for j in range(1, cols + 1)] for i in range(1, rows + 1)]

@@ -1,0 +1,160 @@
+"""The network: layer sizes, one activation per layer after the inputs, a loss, biases.
+
+>>> net = Network.build([2, 3, 1])
+>>> net.n_weights, net.describe()
+(9, '2-3-1, g, mse, no biases')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from . import _names as names
+from ._activations import ACTIVATIONS, CUSTOM_LETTERS, Activation, Z, custom
+from ._grammar import ELEMENTARY, ParseError, parse_expression
+from ._losses import LOSSES, Loss
+
+MAX_PARAMETERS = 2_000_000
+
+
+class SpecError(ValueError):
+    """A spec that cannot describe a network; the message says how to fix it."""
+
+
+def activation_named(text: str, letter: str = "f") -> Activation:
+    """A registered activation, or a custom one parsed (safely) from an expression in z."""
+    if text in ACTIVATIONS:
+        return ACTIVATIONS[text]
+    if any(ch in text for ch in "()+-*/^") or text.strip() == "z":
+        try:
+            expr = parse_expression(text, lambda n, c: Z if n == "z" else None, ELEMENTARY)
+        except ParseError as err:
+            raise SpecError(f"activation {text!r} is not an expression in z: {err}") from None
+        if Z not in expr.free_symbols:
+            raise SpecError(f"activation {text!r} does not use z: write a function of z, e.g. z/(1+abs(z))")
+        return custom(expr, text, letter)
+    raise SpecError(f"unknown activation {text!r}: use one of {', '.join(ACTIVATIONS)} "
+                    "or an expression in z such as z/(1+abs(z))")
+
+
+@dataclass(frozen=True)
+class Network:
+    """A feedforward network; ``activations[k-2]`` is the activation of layer k."""
+
+    layers: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    loss: Loss
+    bias: bool = False
+
+    @classmethod
+    def build(cls, layers, activation="g", loss="mse", bias=False) -> "Network":
+        """Check every part and make the network; raise SpecError naming what is wrong."""
+        layers = tuple(layers)
+        if len(layers) < 2:
+            raise SpecError(f"a network needs at least 2 layers (inputs and outputs), got {len(layers)}: write e.g. 2-3-1")
+        for n in layers:
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise SpecError(f"layer size {n!r} is not a positive whole number: write e.g. 2-3-1")
+        n_params = sum(a * b for a, b in zip(layers, layers[1:])) + (sum(layers[1:]) if bias else 0)
+        if n_params > MAX_PARAMETERS:
+            raise SpecError(f"the network has {n_params:,} parameters; the limit is {MAX_PARAMETERS:,}: use smaller layers")
+        names_ = [activation] * (len(layers) - 1) if isinstance(activation, str) else list(activation)
+        if len(names_) != len(layers) - 1:
+            raise SpecError(f"{len(names_)} activations given for {len(layers) - 1} layers after the inputs: "
+                            "give one name, or one per layer after the inputs")
+        acts, letters = [], {}
+        for k, text in enumerate(names_, start=2):
+            if not isinstance(text, str):
+                raise SpecError(f"activation {text!r} must be a name or an expression in z, as text")
+            text = text.strip()
+            if text not in ACTIVATIONS and text not in letters:
+                if len(letters) == len(CUSTOM_LETTERS):
+                    raise SpecError(f"at most {len(CUSTOM_LETTERS)} different custom activations in one network")
+                letters[text] = CUSTOM_LETTERS[len(letters)]
+            act = activation_named(text, letters.get(text, "f"))
+            if act.output_only and k != len(layers):
+                raise SpecError(f"{act.name} is for the output layer only, but layer {k} is hidden: "
+                                "choose another activation for the hidden layers")
+            acts.append(act)
+        if not isinstance(loss, str) or loss not in LOSSES:
+            raise SpecError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
+        lossobj = LOSSES[loss]
+        if lossobj.needs_unit_range and not acts[-1].unit_range:
+            raise SpecError(f"loss {loss} takes the log of the outputs, which {acts[-1].name} does not keep "
+                            "in (0, 1): use sigmoid or softmax outputs, or loss mse")
+        if acts[-1].output_only and layers[-1] < 2:
+            raise SpecError("softmax needs at least 2 output nodes: use sigmoid for a single output")
+        if not isinstance(bias, bool):
+            raise SpecError(f"bias must be true or false, got {bias!r}")
+        return cls(layers, tuple(acts), lossobj, bias)
+
+    # -- shape
+    @property
+    def depth(self) -> int:
+        """L, the number of the output layer."""
+        return len(self.layers)
+
+    @property
+    def n_weights(self) -> int:
+        return sum(a * b for a, b in zip(self.layers, self.layers[1:]))
+
+    @property
+    def n_parameters(self) -> int:
+        return self.n_weights + (sum(self.layers[1:]) if self.bias else 0)
+
+    def activation(self, k: int) -> Activation:
+        """The activation of layer k (2 ≤ k ≤ L)."""
+        return self.activations[k - 2]
+
+    def parameters(self):
+        """Every weight, then bias, as symbols, layer by layer: wij[k] for k = 1 … L-1."""
+        for k in range(1, self.depth):
+            for i in range(1, self.layers[k - 1] + 1):
+                for j in range(1, self.layers[k] + 1):
+                    yield names.weight(i, j, k)
+            if self.bias:
+                for j in range(1, self.layers[k] + 1):
+                    yield names.bias(j, k + 1)
+
+    def has(self, name: str) -> bool:
+        """Whether the plain name is a weight or bias of this network."""
+        parts = names.parse(name)
+        if parts.kind == "w":
+            i, j = parts.indices
+            k = parts.layer
+            return 1 <= k < self.depth and i <= self.layers[k - 1] and j <= self.layers[k]
+        if parts.kind == "b":
+            return self.bias and 2 <= parts.layer <= self.depth and parts.indices[0] <= self.layers[parts.layer - 1]
+        return False
+
+    def describe(self) -> str:
+        acts = sorted({a.name for a in self.activations}, key=[a.name for a in self.activations].index)
+        return (f"{'-'.join(map(str, self.layers))}, {', '.join(acts)}, {self.loss.name}, "
+                f"{'biases' if self.bias else 'no biases'}")
+
+    def as_dict(self) -> dict:
+        return {"layers": list(self.layers), "activation": [a.name for a in self.activations],
+                "loss": self.loss.name, "bias": self.bias}
+
+    # -- the equations' right-hand sides, over named intermediates
+    def weighted_sum(self, j: int, k: int) -> sympy.Expr:
+        """zj[k] = Σ_i wij[k-1]·ai[k-1] (+ bj[k])."""
+        terms = [names.weight(i, j, k - 1) * names.asym(i, k - 1) for i in range(1, self.layers[k - 2] + 1)]
+        if self.bias:
+            terms.append(names.bias(j, k))
+        return sympy.Add(*terms)
+
+    def activation_value(self, j: int, k: int) -> sympy.Expr:
+        """aj[k] in terms of zj[k] (softmax: of every z of the layer)."""
+        act = self.activation(k)
+        if act.name == "softmax":
+            zs = [sympy.exp(names.zsym(m, k)) for m in range(1, self.layers[k - 1] + 1)]
+            return zs[j - 1] / sympy.Add(*zs)
+        return act.apply(names.zsym(j, k))
+
+    def loss_value(self) -> sympy.Expr:
+        """E in terms of the outputs aj[L] and targets tj."""
+        L = self.depth
+        return sympy.Add(*[self.loss.term(names.asym(j, L), names.target(j))
+                           for j in range(1, self.layers[-1] + 1)])

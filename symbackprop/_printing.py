@@ -1,0 +1,102 @@
+"""Expression printers: plain text (unicode or ASCII), the JSON grammar, and LaTeX.
+
+Names and activation functions print themselves (``_sympystr`` / ``_latex`` on
+their classes); these printers only choose the operators.
+
+>>> import sympy
+>>> from symbackprop import _names as n
+>>> text((n.asym(1, 3) - n.target(1)) ** 2 / 2)
+'(a1[3] − t1)²/2'
+>>> plain(n.asym(1, 2) * n.delta(1, 3))
+'a1[2]*delta1[3]'
+"""
+from __future__ import annotations
+
+import re
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from . import _names as names
+
+
+def _term_key(term):
+    """A cheap printing key for w·a, a·δ, w·δ and lone names; None for anything else."""
+    key = names.name_key(term)
+    if key is not None:
+        return (1, (key,))
+    if isinstance(term, sympy.Mul):
+        keys = [names.name_key(f) for f in term.args]
+        if None not in keys:
+            return (0, tuple(sorted(keys)))
+    return None
+
+
+class _CheapOrder:
+    """Sums of products of names (every weighted sum) sorted by a cheap key, not sort_key."""
+
+    def _as_ordered_terms(self, expr, order=None):
+        keys = [_term_key(t) for t in expr.args]
+        if None in keys:
+            return super()._as_ordered_terms(expr, order)
+        return [t for _, t in sorted(zip(keys, expr.args), key=lambda kt: kt[0])]
+
+    def _print_Mul(self, expr):
+        keys = [names.name_key(f) for f in expr.args]
+        if None not in keys:  # a product of names: no signs, no fractions
+            ordered = [f for _, f in sorted(zip(keys, expr.args), key=lambda kf: kf[0])]
+            return self._mul_symbol.join(self._print(f) for f in ordered)
+        return super()._print_Mul(expr)
+
+
+class _Plain(_CheapOrder, StrPrinter):
+    """The grammar JSON is written in (and verify reads): ASCII names, ``*``, ``**``."""
+
+    unicode_names = False
+    _mul_symbol = "*"
+
+    def _print_Piecewise(self, expr):
+        # only relu-like definitions reach a printer; written as a readable condition
+        parts = [f"{self._print(e)} if {self._print(c)}" for e, c in expr.args[:-1]]
+        return "(" + "; ".join(parts + [f"{self._print(expr.args[-1][0])} otherwise"]) + ")"
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+
+class _Text(_Plain):
+    unicode_names = True
+
+
+_MUL = re.compile(r"(?<!\*)\*(?!\*)")
+
+
+def plain(expr: sympy.Expr) -> str:
+    """ASCII, in the grammar that verification reads back."""
+    return _Plain().doprint(expr)
+
+
+def text(expr: sympy.Expr, ascii_only: bool = False) -> str:
+    """Plain text for reading: unicode δ · − ² (or ASCII delta * - ^ with ``ascii_only``)."""
+    if ascii_only:
+        return plain(expr).replace("**", "^")
+    out = _Text().doprint(expr)
+    out = out.replace("**2", "²").replace("**", "^")
+    out = _MUL.sub("·", out)
+    return re.sub(r"(^|[\s(])-", lambda m: m.group(1) + "−", out)
+
+
+class _Latex(_CheapOrder, LatexPrinter):
+    _mul_symbol = " \\cdot "
+
+    def __init__(self):
+        super().__init__({"mul_symbol": "dot"})
+
+
+_LATEX = _Latex()
+
+
+def latex(expr: sympy.Expr) -> str:
+    """LaTeX through SymPy's printer; names give their own ``w_{11}^{[2]}``."""
+    return _LATEX.doprint(expr)

@@ -1,0 +1,343 @@
+"""Renderers: one walk over a Derivation, written out by a format (text, LaTeX, Markdown).
+
+The walk decides what is said and in which order; a format only decides how a
+partial, a product or an equation looks.  No math is done here: every value
+comes from the derivation's steps.
+
+>>> from symbackprop._spec import from_spec
+>>> from symbackprop._derivation import derive
+>>> print(render_text(derive(from_spec("1-1"))).splitlines()[0])
+Backpropagation for the 1-1 network
+"""
+from __future__ import annotations
+
+import sympy
+
+from . import _printing as printing
+from ._derivation import E, Derivation, WeightStep
+from ._names import Name
+
+# ---------------------------------------------------------------- formats
+
+
+class _Format:
+    """How a piece of the derivation looks; subclasses set the symbols."""
+
+    mul = "·"
+    partial_sign = "∂"
+    eta = "η"
+    arrow = "←"
+    sum_sign = "Σ"
+
+    def expr(self, e) -> str:
+        raise NotImplementedError
+
+    def partial(self, of, by) -> str:
+        return f"{self.partial_sign}{self.expr(of)}/{self.partial_sign}{self.expr(by)}"
+
+    def factor(self, e) -> str:
+        """An expression as a factor of a product: parenthesised when a sum, negative or a fraction."""
+        s = self.expr(e)
+        fraction = isinstance(e, sympy.Mul) and any(
+            isinstance(f, sympy.Pow) and f.exp.is_negative for f in e.args)
+        wrap = isinstance(e, sympy.Add) or e.could_extract_minus_sign() or fraction or (
+            e.is_Rational and not e.is_Integer)
+        return self.paren(s) if wrap else s
+
+    def paren(self, s: str) -> str:
+        return f"({s})"
+
+    def product(self, factors) -> str:
+        """Factors in the given order, the 1's left out; a lone factor is not parenthesised."""
+        factors = [f for f in factors if f != 1]
+        if len(factors) == 1:
+            return self.expr(factors[0])
+        return self.mul.join(self.factor(f) for f in factors) or "1"
+
+    def total(self, products) -> str:
+        return " + ".join(products)
+
+    def name_of(self, ascii_text: str, unicode_text: str) -> str:
+        return unicode_text
+
+    def greek(self, name: str) -> str:
+        """delta or eta as prose shows it."""
+        return {"delta": "δ", "eta": "η"}[name]
+
+
+class TextFormat(_Format):
+    def __init__(self, ascii_only: bool = False):
+        self.ascii_only = ascii_only
+        if ascii_only:
+            self.mul, self.partial_sign, self.eta, self.arrow, self.sum_sign = "*", "d", "eta", "<-", "sum"
+
+    def expr(self, e) -> str:
+        return printing.text(e, self.ascii_only)
+
+    def name_of(self, ascii_text, unicode_text):
+        return ascii_text if self.ascii_only else unicode_text
+
+    def greek(self, name):
+        return name if self.ascii_only else super().greek(name)
+
+    def document(self, title, subtitle, sections) -> str:
+        out = [title, subtitle, ""]
+        for heading, items in sections:
+            out += [heading, "-" * len(heading)]
+            for kind, content in items:
+                if kind == "para":
+                    out.append(content)
+                else:
+                    width = max((len(label or "") for label, _ in content), default=0)
+                    for label, sides in content:
+                        line = " = ".join(sides)
+                        out.append(f"  {(label or '').ljust(width)}  {line}" if width else f"  {line}")
+            out.append("")
+        return "\n".join(out).rstrip() + "\n"
+
+
+class LatexFormat(_Format):
+    mul = " \\cdot "
+    eta = "\\eta"
+    arrow = "\\leftarrow"
+    sum_sign = "\\sum"
+
+    def expr(self, e) -> str:
+        return printing.latex(e)
+
+    def partial(self, of, by) -> str:
+        return f"\\frac{{\\partial {self.expr(of)}}}{{\\partial {self.expr(by)}}}"
+
+    def paren(self, s):
+        return f"\\left({s}\\right)"
+
+    def name_of(self, ascii_text, unicode_text):
+        return unicode_text
+
+    def greek(self, name):
+        return f"$\\{name}$"
+
+    @staticmethod
+    def prose(text: str) -> str:
+        """Prose with $…$ math as it is (the walk writes inline math with $)."""
+        return text
+
+    def equations(self, content) -> str:
+        rows = []
+        for label, sides in content:
+            row = sides[0] + " &= " + " \\\\\n  &= ".join(sides[1:])
+            if label:
+                row += f" && \\text{{{label}}}"
+            rows.append(row)
+        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+    def document(self, title, subtitle, sections) -> str:
+        out = [f"\\section*{{{title}}}", subtitle, ""]
+        for heading, items in sections:
+            out.append(f"\\subsection*{{{heading}}}")
+            for kind, content in items:
+                out.append(content if kind == "para" else self.equations(content))
+            out.append("")
+        return "\n".join(out).rstrip() + "\n"
+
+
+class MarkdownFormat(LatexFormat):
+    def equations(self, content) -> str:
+        rows = []
+        for label, sides in content:
+            row = sides[0] + " &= " + " \\\\\n  &= ".join(sides[1:])
+            rows.append(row + (f" && \\text{{{label}}}" if label else ""))
+        return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
+
+    def document(self, title, subtitle, sections) -> str:
+        out = [f"## {title}", "", subtitle, ""]
+        for heading, items in sections:
+            out += [f"### {heading}", ""]
+            for kind, content in items:
+                out += [content if kind == "para" else self.equations(content), ""]
+        return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- the walk
+def _math(fmt: _Format, s: str) -> str:
+    return s if isinstance(fmt, TextFormat) else f"${s}$"
+
+
+def _forward(d: Derivation, fmt: _Format):
+    rows = [(None, [fmt.expr(d.symbols[k]), fmt.expr(v)]) for k, v in d.forward.items()]
+    items = [("para", "The inputs are the first layer's activations; each layer's weighted sums "
+                      "z feed its activations a.")] if not isinstance(fmt, TextFormat) else []
+    items.append(("eqs", rows))
+    defs = []
+    for act in dict.fromkeys(d.network.activations):
+        if act.definition is not None and not act.inline:
+            f, fp = act.functions
+            z = sympy.Symbol("z")
+            defs.append((None, [fmt.expr(f(z)), fmt.expr(act.definition.subs(act.definition.free_symbols.pop(), z))]))
+            defs.append((None, [fmt.expr(fp(z)), fmt.expr(act.derivative.subs(act.derivative.free_symbols.pop(), z))
+                                if act.derivative.free_symbols else fmt.expr(act.derivative)]))
+    if defs:
+        items += [("para", "where"), ("eqs", defs)]
+    if any(a.name == "g" for a in d.network.activations):
+        g, gp = _math(fmt, "g"), _math(fmt, "g'")
+        items.append(("para", f"{g} is a generic activation and {gp} its derivative."))
+    return ("Forward pass", items)
+
+
+def _loss(d: Derivation, fmt: _Format):
+    items = [("eqs", [(None, [fmt.expr(E), fmt.expr(d.loss)])])]
+    return ("Loss (" + d.network.loss.description + ")", items)
+
+
+def _delta_definition(fmt: _Format) -> str:
+    if isinstance(fmt, TextFormat):
+        return fmt.name_of("deltaj[k] = dE/dzj[k]", "δj[k] = ∂E/∂zj[k]")
+    return "$\\delta_{j}^{[k]} = \\frac{\\partial E}{\\partial z_{j}^{[k]}}$"
+
+
+def _note(d: Derivation, fmt: _Format, step) -> str | None:
+    """Why an output δ simplified, in words."""
+    reasons = [r for r, _ in step.simplified]
+    who = _math(fmt, fmt.expr(step.delta))
+    if "sum_targets_one" in reasons:
+        return f"For {who}, the last step holds because the targets sum to 1 (one-hot targets)."
+    if "substitute" in reasons:
+        act = d.network.activation(d.network.depth).name
+        return (f"For {who}: {act}'(z) = {act}(z)(1 - {act}(z)) = a(1 - a) at the output, "
+                "which cancels the denominator of the loss's derivative.")
+    return None
+
+
+def _deltas(d: Derivation, fmt: _Format):
+    word = fmt.greek("delta")
+    items = [("para", f"The error signal of node j in layer k is {_delta_definition(fmt)}; "
+                      f"each hidden {word} is made from the {word}'s of the layer above.")]
+    rows = []
+    for step in d.delta_steps:
+        chain = fmt.total([fmt.mul.join(fmt.partial(p.of, p.by) for p in path) for path in step.chain])
+        sides = [fmt.expr(step.delta), fmt.partial(E, step.chain[0][-1].by), chain,
+                 fmt.total([fmt.product([p.value for p in path]) for path in step.chain])]
+        if len(step.chain) > 1:
+            sides.append(fmt.product(step.factors))
+        sides += [fmt.expr(expr) for _, expr in step.simplified]
+        rows.append((None, sides))
+        note = _note(d, fmt, step)
+        if note:
+            items += [("eqs", rows), ("para", note)]
+            rows = []
+    if rows:
+        items.append(("eqs", rows))
+    heading = "Error signals " + (fmt.name_of("delta = dE/dz", "δ = ∂E/∂z") if isinstance(fmt, TextFormat)
+                                  else "$\\delta = \\partial E / \\partial z$")
+    return (heading, items)
+
+
+def _weight_block(step: WeightStep, fmt: _Format):
+    p = step.parameter
+    lhs = fmt.partial(E, p)
+    chain = fmt.total([fmt.mul.join(fmt.partial(f.of, f.by) for f in path) for path in step.chain])
+    seen, factor_rows = set(), []
+    for path in step.chain:
+        for f in path:
+            if (f.of, f.by) not in seen:
+                seen.add((f.of, f.by))
+                factor_rows.append((None, [fmt.partial(f.of, f.by), fmt.expr(f.value)]))
+    product = fmt.total([fmt.product([f.value for f in path]) for path in step.chain])
+    rows = [("chain rule", [lhs, chain])]
+    rows += [("factors" if n == 0 else "", sides) for n, (_, sides) in enumerate(factor_rows)]
+    rows.append(("product", [lhs, product]))
+    if step.expanded is not None:
+        rows.append(("expanded", [lhs, fmt.expr(step.expanded)]))
+    seed = fmt.total([fmt.product(term) for term in step.seed_form])
+    result = fmt.product(step.result)
+    rows.append((fmt.greek("delta") + " form", [lhs, seed] + ([result] if result != seed else [])))
+    items = [("eqs", rows)]
+    if step.through_delta:
+        items.append(("para", "(the paths to the outputs are many, so the chain runs through the error signals of the layer above)"))
+    return items
+
+
+def _gradients(d: Derivation, fmt: _Format):
+    net = d.network
+    items = []
+    for step in d.steps:
+        items.append(("para", f"{_math(fmt, fmt.partial(E, step.parameter))}:"))
+        items.extend(_weight_block(step, fmt))
+    skipped = net.n_parameters - len(d.steps)
+    if skipped:
+        general = fmt.name_of("dE/dwij[k] = deltaj[k+1]*ai[k]", "∂E/∂wij[k] = δj[k+1]·ai[k]") \
+            if isinstance(fmt, TextFormat) else \
+            "\\frac{\\partial E}{\\partial w_{ij}^{[k]}} = \\delta_{j}^{[k+1]} \\cdot a_{i}^{[k]}"
+        items.append(("para", f"The other {skipped:,} parameters follow the same form: {_math(fmt, general)}."))
+    return ("Gradients, step by step", items)
+
+
+def _results(d: Derivation, fmt: _Format):
+    rows = []
+    for step in d.steps:
+        rows.append((None, [fmt.partial(E, step.parameter), fmt.product(step.result)]))
+    return ("Results", [("eqs", rows)])
+
+
+def _update(d: Derivation, fmt: _Format):
+    if isinstance(fmt, TextFormat):
+        rule = f"wij[k] {fmt.arrow} wij[k] − {fmt.eta}{fmt.mul}{fmt.partial_sign}E/{fmt.partial_sign}wij[k]"
+        if fmt.ascii_only:
+            rule = rule.replace("−", "-")
+        rows = [(None, [rule])]
+        if d.network.bias:
+            rows.append((None, [rule.replace("wij", "bj")]))
+        items = [("eqs", rows)]
+    else:
+        w = "w_{ij}^{[k]}"
+        rule = f"{w} &\\leftarrow {w} - \\eta \\cdot \\frac{{\\partial E}}{{\\partial {w}}}"
+        rows = rule + ((" \\\\\n" + rule.replace("w_{ij}", "b_{j}")) if d.network.bias else "")
+        items = [("para", "\\begin{align*}\n" + rows + "\n\\end{align*}" if not isinstance(fmt, MarkdownFormat)
+                  else "$$\n\\begin{aligned}\n" + rows + "\n\\end{aligned}\n$$")]
+    items.append(("para", f"where {_math(fmt, fmt.eta)} is the learning rate. Every weight is updated at once, "
+                          "after every error signal has been computed, from the weights' values before the update."))
+    return ("Update", items)
+
+
+def _proof(d: Derivation, fmt: _Format):
+    ok = sum(1 for v in d.proof.values() if v)
+    def delta_first(factor):
+        return not getattr(factor, "name", "").startswith("delta")
+
+    rows = [(("proved by " + how) if how else "NOT PROVED", [fmt.partial(E, d.symbols[name]), fmt.product(
+        sorted(d.gradients[name].as_ordered_factors(), key=delta_first))]) for name, how in d.proof.items()]
+    word = fmt.greek("delta")
+    return ("Proof", [("para", f"Each {word} form, with every intermediate substituted, minus sympy.diff of the "
+                               f"fully nested E, is zero ({ok} of {len(d.proof)} parameters)."),
+                      ("eqs", rows)])
+
+
+def walk(d: Derivation, fmt: _Format) -> str:
+    """The whole derivation, written by ``fmt``."""
+    net = d.network
+    title = f"Backpropagation for the {'-'.join(map(str, net.layers))} network"
+    acts = ", ".join(dict.fromkeys(a.function_name or a.name for a in net.activations))
+    subtitle = f"activation {acts}; loss {net.loss.name}; {'with' if net.bias else 'no'} biases"
+    sections = [_forward(d, fmt), _loss(d, fmt), _deltas(d, fmt), _gradients(d, fmt)]
+    if len(d.steps) > 1:
+        sections.append(_results(d, fmt))
+    sections.append(_update(d, fmt))
+    if d.proof is not None:
+        sections.append(_proof(d, fmt))
+    return fmt.document(title, subtitle, sections)
+
+
+def render_text(d: Derivation, ascii_only: bool = False) -> str:
+    return walk(d, TextFormat(ascii_only))
+
+
+def render_latex(d: Derivation, standalone: bool = False) -> str:
+    body = walk(d, LatexFormat())
+    if not standalone:
+        return body
+    from ._document import standalone_document
+    return standalone_document(d, body)
+
+
+def render_markdown(d: Derivation) -> str:
+    return walk(d, MarkdownFormat())

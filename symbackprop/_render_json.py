@@ -1,0 +1,36 @@
+"""Symbolic JSON (DESIGN.md §2.4): expressions as strings in the grammar verify reads.
+
+>>> import json
+>>> from symbackprop._spec import from_spec
+>>> from symbackprop._derivation import derive
+>>> json.loads(render_json(derive(from_spec("2-3-1"))))["gradient"]["w11[2]"]
+'a1[2]*delta1[3]'
+"""
+from __future__ import annotations
+
+import json
+
+from ._derivation import MAX_EXPANDED, Derivation
+from ._printing import plain
+
+
+def as_dict(d: Derivation, expanded: bool | None = None) -> dict:
+    """The derivation as plain data; ``expanded`` defaults to nets of at most 50 parameters."""
+    if expanded is None:
+        expanded = d.network.n_parameters <= MAX_EXPANDED
+    out = {
+        "spec": d.network.as_dict(),
+        "forward": {k: plain(v) for k, v in d.forward.items()},
+        "loss": plain(d.loss),
+        "delta": {k: plain(v) for k, v in d.deltas.items()},
+        "gradient": {k: plain(v) for k, v in d.gradients.items()},
+    }
+    if expanded:
+        out["expanded"] = {k: plain(d.expanded(k)) for k in d.gradients}
+    if d.proof is not None:
+        out["proof"] = {k: (v or False) for k, v in d.proof.items()}
+    return out
+
+
+def render_json(d: Derivation, expanded: bool | None = None) -> str:
+    return json.dumps(as_dict(d, expanded), indent=1, ensure_ascii=True) + "\n"

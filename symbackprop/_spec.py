@@ -1,0 +1,103 @@
+"""Reading a SPEC: a compact string ``2-3-1`` or a .toml / .json / .yaml file.
+
+>>> from_spec("2-3-1", activation="sigmoid").describe()
+'2-3-1, sigmoid, mse, no biases'
+"""
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+from ._network import Network, SpecError
+
+_KEYS = {"layers": list, "activation": (str, list), "loss": str, "bias": bool}
+_COMPACT = re.compile(r"[0-9]+(-[0-9]+)+\Z")
+
+
+def _read_file(path: Path) -> dict:
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json", ".yaml", ".yml"):
+        raise SpecError(f"spec file {str(path)!r} must end in .toml, .json, .yaml or .yml")
+    if not path.exists():
+        raise SpecError(f"spec file {str(path)!r} does not exist: check the path")
+    if path.is_dir():
+        raise SpecError(f"spec {str(path)!r} is a folder, not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"spec file {str(path)!r} is not UTF-8 text") from None
+    except OSError as err:
+        raise SpecError(f"cannot read spec file {str(path)!r}: {err.strerror}") from None
+    if not text.strip():
+        raise SpecError(f"spec file {str(path)!r} is empty: it needs at least layers = [2, 3, 1]")
+    try:
+        if suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import yaml
+            except ImportError:
+                raise SpecError("reading a .yaml spec needs PyYAML: pip install pyyaml, or use .toml or .json") from None
+            data = yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        raise SpecError(f"spec file {str(path)!r} is not valid {suffix[1:].upper()}: {err}") from None
+    except SpecError:
+        raise
+    except Exception as err:  # yaml's own errors
+        raise SpecError(f"spec file {str(path)!r} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"spec file {str(path)!r} must hold a table of keys such as layers = [2, 3, 1]")
+    return data
+
+
+def _check_keys(data: dict, source: str) -> dict:
+    unknown = sorted(set(data) - set(_KEYS))
+    if unknown:
+        raise SpecError(f"{source}: unknown key {unknown[0]!r}; the keys are {', '.join(_KEYS)}")
+    if "layers" not in data:
+        raise SpecError(f"{source}: missing key 'layers', e.g. layers = [2, 3, 1]")
+    for key, kind in _KEYS.items():
+        if key in data and not isinstance(data[key], kind):
+            raise SpecError(f"{source}: {key} has the wrong type ({type(data[key]).__name__}); "
+                            f"e.g. layers = [2, 3, 1], activation = \"sigmoid\", loss = \"mse\", bias = false")
+    return data
+
+
+def split_activations(text: str):
+    """'sigmoid,softmax' → ['sigmoid', 'softmax']; commas inside parentheses do not split."""
+    parts, depth, start = [], 0, 0
+    for n, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(text[start:n].strip())
+            start = n + 1
+    parts.append(text[start:].strip())
+    return parts[0] if len(parts) == 1 else parts
+
+
+def from_spec(spec, activation=None, loss=None, bias=None) -> Network:
+    """A Network from a compact string, a spec file path, or a Network (options override)."""
+    if isinstance(spec, Network):
+        if activation is None and loss is None and bias is None:
+            return spec
+        data = spec.as_dict()
+    elif isinstance(spec, Path) or (isinstance(spec, str) and re.search(r"\.(toml|json|ya?ml)\Z", spec, re.I)):
+        data = _check_keys(_read_file(Path(spec)), f"spec file {str(spec)!r}")
+    elif isinstance(spec, str):
+        text = spec.strip()
+        if not _COMPACT.match(text):
+            raise SpecError(f"spec {spec!r} is neither layer sizes joined by '-' (e.g. 2-3-1) "
+                            "nor a .toml/.json/.yaml file")
+        data = {"layers": [int(n) for n in text.split("-")]}
+    else:
+        raise SpecError(f"spec must be a string such as '2-3-1' or a file path, not {type(spec).__name__}")
+    if isinstance(activation, str):
+        activation = split_activations(activation)
+    options = {"activation": activation, "loss": loss, "bias": bias}
+    merged = {**{"activation": "g", "loss": "mse", "bias": False}, **data,
+              **{k: v for k, v in options.items() if v is not None}}
+    return Network.build(merged["layers"], merged["activation"], merged["loss"], merged["bias"])

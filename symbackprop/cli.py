@@ -1,0 +1,137 @@
+"""The command line: option parsing and glue; the only module that prints or exits.
+
+Exit codes: 0 success, 1 a check found a disagreement, 2 bad input (one line on
+stderr naming the problem and the fix), 130 interrupted.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import _names as names
+from ._derivation import MAX_EXPANDED, derive
+from ._files import OutputError, write_atomic
+from ._network import SpecError
+from ._spec import from_spec
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+def _network(spec, activation, loss, bias):
+    try:
+        return from_spec(spec, activation=activation, loss=loss, bias=bias)
+    except SpecError as err:
+        raise BadInput(str(err)) from None
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(output, text)
+    except OutputError as err:
+        raise BadInput(str(err)) from None
+    except OSError as err:
+        raise BadInput(f"cannot write {output}: {err.strerror}; choose another path") from None
+
+
+def spec_options(f):
+    """The options every command takes after SPEC."""
+    f = click.option("--bias/--no-bias", default=None, help="Biases on every layer after the inputs (default: off).")(f)
+    f = click.option("--loss", metavar="NAME", help="mse (default), cross_entropy or bce.")(f)
+    f = click.option("--activation", metavar="NAME[,NAME…]",
+                     help="One activation, or one per layer after the inputs: g (default), sigmoid, tanh, "
+                          "relu, leaky_relu, softplus, linear, softmax (outputs), or an expression in z.")(f)
+    return click.argument("spec", metavar="SPEC")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="symbackprop")
+def cli():
+    """Derive backpropagation symbolically, in the seed's notation.
+
+    SPEC is layer sizes joined by '-' (2-3-1) or a .toml/.json/.yaml file.
+    """
+
+
+@cli.command()
+@spec_options
+@click.option("--weight", "weights", multiple=True, metavar="NAME",
+              help="Show the steps for this weight or bias only (repeatable), e.g. w11[2].")
+@click.option("--format", "fmt", type=click.Choice(["text", "latex", "markdown", "json"]), default="text",
+              show_default=True)
+@click.option("--ascii", "ascii_only", is_flag=True, help="Text in ASCII: delta, eta, dE/dw, *.")
+@click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
+@click.option("--prove", is_flag=True,
+              help=f"Check every δ form against brute-force sympy.diff of the nested E (≤ {MAX_EXPANDED} parameters).")
+@click.option("--expanded/--no-expanded", default=None,
+              help=f"Show the forms in x, t, w, b and g only (default: for ≤ {MAX_EXPANDED} parameters).")
+@click.option("--max-weights", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Above this many parameters, show the steps for one weight per layer.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (whole or not at all) instead of stdout.")
+def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalone, prove, expanded,
+               max_weights, output):
+    """The whole derivation: forward pass, E, every δ and ∂E/∂w, step by step.
+
+    \b
+    Examples:
+      symbackprop derive 2-3-1
+      symbackprop derive 2-3-1 --activation sigmoid --weight 'w11[1]'
+      symbackprop derive 4-5-3 --activation tanh,softmax --loss cross_entropy --format latex
+      symbackprop derive net.toml --format json -o net.json
+    """
+    net = _network(spec, activation, loss, bias)
+    for w in weights:
+        try:
+            known = net.has(w)
+        except names.NameError_ as err:
+            raise BadInput(f"--weight: {err}") from None
+        if not known:
+            raise BadInput(f"--weight {w}: no such weight or bias in {net.describe()}; "
+                           f"weights run from w11[1] to wij[{net.depth - 1}]")
+    if prove and net.n_parameters > MAX_EXPANDED:
+        raise BadInput(f"--prove works on networks of at most {MAX_EXPANDED} parameters; "
+                       f"this one has {net.n_parameters:,}: use check for larger ones")
+    if expanded and net.n_parameters > 500:
+        raise BadInput(f"--expanded on {net.n_parameters:,} parameters would be enormous; the limit is 500")
+    if standalone and fmt != "latex":
+        raise BadInput("--standalone goes with --format latex")
+    d = derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights)
+    if fmt == "text":
+        text = d.to_text(ascii_only=ascii_only)
+    elif fmt == "latex":
+        text = d.to_latex(standalone=standalone)
+    elif fmt == "markdown":
+        text = d.to_markdown()
+    else:
+        text = d.to_json(expanded=expanded)
+    _emit(text, output)
+    if d.proof is not None and not all(d.proof.values()):
+        return 1
+    return 0
+
+
+cli.add_command(derive_cmd, name="derive")
+
+
+def main(argv=None) -> None:
+    """Run the CLI; bad input → one line on stderr and exit 2, never a traceback."""
+    try:
+        code = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help(), err=False)
+        sys.exit(0)
+    except click.UsageError as err:
+        click.echo(f"symbackprop: error: {err.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as err:
+        click.echo(f"symbackprop: error: {err.format_message()}", err=True)
+        sys.exit(err.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("symbackprop: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

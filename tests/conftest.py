@@ -1,0 +1,30 @@
+import pytest
+
+from symbackprop._activations import ACTIVATIONS
+
+CUSTOM = "z/(1+abs(z))"
+#: every activation a hidden layer may have, custom included
+HIDDEN = [name for name, a in ACTIVATIONS.items() if not a.output_only] + [CUSTOM]
+
+
+def valid_combinations():
+    """(hidden activation, output activation, loss) for every registry entry and loss it allows."""
+    combos = []
+    for out in [*HIDDEN, "softmax"]:
+        hidden = "sigmoid" if out == "softmax" else out
+        combos.append((hidden, out, "mse"))
+        if out in ("g", "sigmoid", "softmax"):
+            combos.append((hidden, out, "cross_entropy"))
+            combos.append((hidden, out, "bce"))
+    return combos
+
+
+@pytest.fixture
+def cli_run():
+    from click.testing import CliRunner
+
+    from symbackprop.cli import cli
+
+    def run(*args, **kw):
+        return CliRunner().invoke(cli, list(args), **kw)
+    return run

@@ -1,0 +1,30 @@
+"""The README's promises: its quick start, its pasted output, and CI running its test command."""
+import re
+from pathlib import Path
+
+import symbackprop as sb
+
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _quick_start_commands():
+    section = README.split("## Quick start", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_quick_start_has_two_commands():
+    commands = _quick_start_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("symbackprop derive 2-3-1")
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert _quick_start_commands()[1] in ci.splitlines()
+
+
+def test_pasted_output_is_real():
+    pasted = README.split("<!-- output of: symbackprop derive 2-3-1 -->\n```text\n", 1)[1].split("```", 1)[0]
+    assert pasted == sb.derive("2-3-1").to_text()

@@ -1,0 +1,64 @@
+"""One test per registry entry: derivatives by SymPy, numeric forms, identities."""
+import pytest
+import sympy
+
+from symbackprop._activations import ACTIVATIONS, Z
+from symbackprop._losses import A, LOSSES, T
+
+NAMED = [a for a in ACTIVATIONS.values() if a.definition is not None]
+
+
+def _same(f, g):
+    return sympy.simplify(sympy.expand(f - g)) == 0 or all(
+        abs(complex(sympy.N((f - g).subs(Z, v)))) < 1e-12 for v in (-3.1, -0.4, 0.7, 2.9))
+
+
+@pytest.mark.parametrize("act", NAMED, ids=lambda a: a.name)
+def test_function_derivative_is_diff_of_definition(act):
+    u = sympy.Symbol("u", real=True)
+    got = sympy.diff(act.apply(u ** 2), u)
+    want = sympy.diff(act.definition.subs(Z, u ** 2), u)
+    # the Function's chain rule, with f' replaced by its definition, is the definition's derivative
+    if not act.inline:
+        got = got.replace(act.functions[1], lambda arg: act.derivative.subs(Z, arg))
+    assert _same(got.subs(u, Z), want.subs(u, Z))
+
+
+@pytest.mark.parametrize("act", [a for a in NAMED if a.numeric is not None or a.numeric_prime is not None],
+                         ids=lambda a: a.name)
+def test_numeric_forms_equal_definitions(act):
+    if act.numeric is not None:
+        assert _same(act.numeric, act.definition)
+    if act.numeric_prime is not None:
+        assert _same(act.numeric_prime, act.derivative)
+
+
+@pytest.mark.parametrize("act", [a for a in NAMED if a.derivative_in_output], ids=lambda a: a.name)
+def test_derivative_in_terms_of_output(act):
+    assert _same(act.derivative_in_output(act.definition), act.derivative)
+
+
+def test_relu_derivative_is_zero_at_zero():
+    for name in ("relu", "leaky_relu"):
+        assert ACTIVATIONS[name].derivative.subs(Z, 0) == (0 if name == "relu" else sympy.Rational(1, 100))
+        assert ACTIVATIONS[name].derivative.subs(Z, 1) == 1
+
+
+def test_softmax_partial_matches_sympy_diff():
+    z1, z2, z3 = sympy.symbols("z1:4", real=True)
+    zs = [z1, z2, z3]
+    total = sum(sympy.exp(z) for z in zs)
+    a = [sympy.exp(z) / total for z in zs]
+    for o in range(3):
+        for j in range(3):
+            formula = a[o] * ((1 if o == j else 0) - a[j])   # the form _derivation uses
+            assert sympy.simplify(sympy.diff(a[o], zs[j]) - formula) == 0
+
+
+@pytest.mark.parametrize("loss,want", [
+    ("mse", (A - T) ** 2 / 2),
+    ("cross_entropy", -T * sympy.log(A)),
+    ("bce", -T * sympy.log(A) - (1 - T) * sympy.log(1 - A)),
+])
+def test_loss_terms(loss, want):
+    assert sympy.expand(LOSSES[loss].term(A, T) - want) == 0
