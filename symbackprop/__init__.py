@@ -10,9 +10,12 @@ from __future__ import annotations
 from ._derivation import Derivation, DeltaStep, Partial, WeightStep, prove_all
 from ._derivation import derive as _derive
 from ._network import Network, SpecError
+from ._check import Report
+from ._check import check as _check
+from ._compile import CompileError, Vectorized, printed_formulas, vectorized
 from ._spec import from_spec
 
-__all__ = ["network", "derive", "prove", "Network", "Derivation", "DeltaStep", "WeightStep",
+__all__ = ["network", "derive", "prove", "compile", "check", "CompileError", "Network", "Derivation", "DeltaStep", "WeightStep",
            "Partial", "SpecError"]
 __version__ = "0.1.0"
 
@@ -33,11 +36,41 @@ def network(spec=None, *, activation=None, loss=None, bias=None, layers=None) ->
 def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_weights=30,
            **options) -> Derivation:
     """The whole derivation of a network (or of a spec, with ``network``'s options)."""
-    net = spec_or_network if isinstance(spec_or_network, Network) and not options \
-        else network(spec_or_network, **options)
-    return _derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights)
+    return _derive(_as_network(spec_or_network, options), weights, expanded=expanded, prove=prove,
+                   max_weights=max_weights)
 
 
 def prove(derivation: Derivation) -> dict:
     """name → how its δ form was shown equal to brute-force ``sympy.diff`` (or False)."""
     return prove_all(derivation)
+
+
+def _as_network(spec_or_network, options) -> Network:
+    if isinstance(spec_or_network, Network) and not options:
+        return spec_or_network
+    return network(spec_or_network, **options)
+
+
+def compile(spec_or_network, reduction: str = "sum", **options) -> Vectorized:  # noqa: A001 (the API's name)
+    """``f(W, b, X, T) -> (E, dW, db)``: the network's gradients as NumPy matrix code.
+
+    ``W[k-1]`` is layer k's weights, shape (n_k, n_{k+1}), ``W[k-1][i-1, j-1] = wij[k]``
+    (a dict ``{k: W_k}`` works too); ``b[k-1]`` has shape (n_{k+1},), or b=None without
+    biases; X is (batch, n_in), T is (batch, n_out). E and the gradients are sums over
+    the batch, or means with ``reduction="mean"``. Raises CompileError for the generic g.
+
+    >>> import numpy as np
+    >>> f = compile("2-1", activation="linear")
+    >>> E, dW, db = f([np.ones((2, 1))], None, np.ones((1, 2)), np.zeros((1, 1)))
+    >>> float(E)
+    2.0
+    """
+    return vectorized(_as_network(spec_or_network, options), reduction)
+
+
+def check(spec_or_network, samples: int = 5, seed: int = 0, batch: int = 1, **options) -> Report:
+    """Cross-check printed formulas, vectorized code, the NumPy reference and finite differences.
+
+    The report is truthy when every pair agrees; ``report.rows`` holds the errors.
+    """
+    return _check(_as_network(spec_or_network, options), samples=samples, seed=seed, batch=batch)

@@ -187,11 +187,15 @@ def _shortcut(net: Network, j: int, value, outs, targets):
         return ()
     if act.derivative_in_output is not None and not act.inline:
         prime = sympy.diff(net.activation_value(j, L), names.zsym(j, L))
-        in_a = sympy.factor(value.xreplace({prime: act.derivative_in_output(aj)}))
+        in_output = act.derivative_in_output(aj)
+        substituted = value.xreplace({prime: in_output})
+        in_a = sympy.factor(substituted)
         if sympy.expand(in_a - candidate) == 0:
-            how = f"since {act.name}'(z) = {act.name}(z)·(1 − {act.name}(z))" if act.name == "sigmoid" else ""
-            return (("substitute", value.xreplace({prime: sympy.Mul(*[act.derivative_in_output(aj)], evaluate=False)})),
-                    ("cancel" + (" " + how if how else ""), candidate))
+            in_a = candidate
+        # keep it when the output's derivative cancels the loss's division by a
+        if in_a == candidate or (sympy.denom(in_a) == 1 and sympy.denom(sympy.together(value)) != 1):
+            shown = value.xreplace({prime: sympy.Mul(in_output, evaluate=False)})
+            return (("substitute", shown), ("cancel", in_a))
     if act.name == "softmax":
         last = targets[-1]
         constrained = sympy.expand((value - candidate).xreplace({last: 1 - sympy.Add(*targets[:-1])}))

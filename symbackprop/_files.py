@@ -48,3 +48,25 @@ def write_atomic(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_text(path, what: str, error=ValueError) -> str:
+    """A UTF-8 file's text, or ``error`` saying why not (missing, a folder, not UTF-8, empty).
+
+    what: how the message names the file, e.g. "spec file".
+    """
+    from pathlib import Path
+    p = Path(path)
+    if not p.exists():
+        raise error(f"{what} {str(path)!r} does not exist: check the path")
+    if p.is_dir():
+        raise error(f"{what} {str(path)!r} is a folder, not a file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{what} {str(path)!r} is not UTF-8 text") from None
+    except OSError as err:
+        raise error(f"cannot read {what} {str(path)!r}: {err.strerror}") from None
+    if not text.strip():
+        raise error(f"{what} {str(path)!r} is empty")
+    return text

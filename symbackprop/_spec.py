@@ -10,6 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from ._files import read_text
 from ._network import Network, SpecError
 
 _KEYS = {"layers": list, "activation": (str, list), "loss": str, "bias": bool}
@@ -20,18 +21,10 @@ def _read_file(path: Path) -> dict:
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json", ".yaml", ".yml"):
         raise SpecError(f"spec file {str(path)!r} must end in .toml, .json, .yaml or .yml")
-    if not path.exists():
-        raise SpecError(f"spec file {str(path)!r} does not exist: check the path")
-    if path.is_dir():
-        raise SpecError(f"spec {str(path)!r} is a folder, not a file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"spec file {str(path)!r} is not UTF-8 text") from None
-    except OSError as err:
-        raise SpecError(f"cannot read spec file {str(path)!r}: {err.strerror}") from None
-    if not text.strip():
-        raise SpecError(f"spec file {str(path)!r} is empty: it needs at least layers = [2, 3, 1]")
+        text = read_text(path, "spec file", SpecError)
+    except SpecError as err:
+        raise SpecError(f"{err}{': it needs at least layers = [2, 3, 1]' if 'empty' in str(err) else ''}") from None
     try:
         if suffix == ".toml":
             data = tomllib.loads(text)

@@ -28,3 +28,18 @@ def test_ci_runs_the_readme_test_command():
 def test_pasted_output_is_real():
     pasted = README.split("<!-- output of: symbackprop derive 2-3-1 -->\n```text\n", 1)[1].split("```", 1)[0]
     assert pasted == sb.derive("2-3-1").to_text()
+
+
+def test_pasted_check_output_is_real():
+    from symbackprop._check import check
+    from symbackprop._report import check_text
+    pasted = README.split("<!-- output of: symbackprop check 2-3-1 --activation sigmoid -->\n```text\n", 1)[1]
+    pasted = pasted.split("```", 1)[0]
+    assert pasted == check_text(check(sb.network("2-3-1", activation="sigmoid")))
+
+
+def test_readme_python_example_runs():
+    block = README.split("Compiled gradients, for any size and batches of samples:\n\n```python\n", 1)[1]
+    namespace = {}
+    exec(block.split("```", 1)[0], namespace)   # the README's own example, run as a user would
+    assert namespace["E"] > 0 and namespace["dW"][0].shape == (784, 128)

@@ -1,0 +1,215 @@
+"""Cross-checks: printed formulas, vectorized code, the NumPy reference, finite differences.
+
+At random points (weights, inputs, targets valid for the loss) every pair is
+compared layer by layer; the report names the worst parameter of any pair that
+disagrees, with both values and the errors.
+
+>>> from symbackprop._spec import from_spec
+>>> bool(check(from_spec("2-2-1", activation="tanh"), samples=2))
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _names as names
+from . import _reference as reference
+from ._compile import printed_formulas, vectorized
+from ._derivation import derive
+from ._network import Network
+
+#: (relative, absolute) tolerance per pair; relative to the largest |value| in the layer
+TOLERANCES = {
+    "printed vs reference": (1e-10, 1e-13),
+    "vectorized vs reference": (1e-10, 1e-13),
+    "printed vs vectorized": (1e-10, 1e-13),
+    "finite differences vs reference": (1e-5, 1e-7),
+}
+#: against a reference that differentiates a custom activation numerically (five-point stencil)
+CUSTOM_RTOL = 1e-8
+MAX_PRINTED = 3000        # parameters up to which the printed formulas are compiled
+MAX_FD_ALL = 400          # above this many, finite differences sample each layer
+FD_PER_LAYER = 40
+
+
+@dataclass(frozen=True)
+class Row:
+    """One pair on one layer (or the loss) at its worst point."""
+
+    pair: str
+    layer: str
+    max_abs: float
+    max_rel: float
+    rtol: float
+    atol: float
+    worst: str
+    value: float
+    other: float
+
+    @property
+    def ok(self) -> bool:
+        return self.max_abs <= self.atol or self.max_rel <= self.rtol
+
+
+@dataclass(frozen=True)
+class Report:
+    network: Network
+    samples: int
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    @property
+    def failures(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if not r.ok)
+
+
+def custom_numpy(net: Network):
+    """Activations as the reference takes them: names, or NumPy functions for custom ones."""
+    import sympy
+
+    from ._activations import Z
+    out = []
+    for act in net.activations:
+        if act.function_name:      # a custom expression: the reference gets f only, not f'
+            out.append(sympy.lambdify(Z, act.definition, modules="numpy"))
+        else:
+            out.append(act.name)
+    return out
+
+
+def random_point(net: Network, rng, batch: int = 1):
+    """Weights, biases, inputs and targets valid for the loss (one-hot for softmax cross-entropy)."""
+    L = net.layers
+    W = [rng.normal(0.0, 1.0, size=(L[k], L[k + 1])) for k in range(len(L) - 1)]
+    b = [rng.normal(0.0, 0.5, size=L[k + 1]) for k in range(len(L) - 1)] if net.bias else None
+    X = rng.uniform(-1.0, 1.0, size=(batch, L[0]))
+    out = net.activations[-1].name
+    if out == "softmax" and net.loss.name == "cross_entropy":
+        T = np.eye(L[-1])[rng.integers(0, L[-1], size=batch)]
+    elif net.loss.needs_unit_range or out in ("sigmoid", "softmax"):
+        T = rng.uniform(0.05, 0.95, size=(batch, L[-1]))
+    else:
+        T = rng.uniform(-1.0, 1.0, size=(batch, L[-1]))
+    return W, b, X, T
+
+
+def values_dict(net: Network, W, b, X, T) -> dict:
+    """Plain name → value (arrays over the batch for x and t)."""
+    V = {}
+    for k in range(net.depth - 1):
+        for i in range(net.layers[k]):
+            for j in range(net.layers[k + 1]):
+                V[names.weight(i + 1, j + 1, k + 1).name] = W[k][i, j]
+        if b is not None:
+            for j in range(net.layers[k + 1]):
+                V[names.bias(j + 1, k + 2).name] = b[k][j]
+    for i in range(net.layers[0]):
+        V[names.asym(i + 1, 1).name] = X[:, i]
+    for j in range(net.layers[-1]):
+        V[names.target(j + 1).name] = T[:, j]
+    return V
+
+
+def _flat(net: Network, dW, db) -> dict:
+    """Parameter name → gradient, from per-layer matrices."""
+    out = {}
+    for k, M in enumerate(dW):
+        for (i, j), v in np.ndenumerate(M):
+            out[names.weight(i + 1, j + 1, k + 1).name] = float(v)
+        if db is not None:
+            for j, v in enumerate(db[k]):
+                out[names.bias(j + 1, k + 2).name] = float(v)
+    return out
+
+
+def finite_differences(f, W, b, X, T, which) -> dict:
+    """Central differences of E for the parameters ``which`` [(kind, k, index, name)]."""
+    out = {}
+    for kind, k, index, name in which:
+        M = W[k] if kind == "w" else b[k]
+        old = M[index]
+        h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(old))   # step balancing truncation and rounding
+        M[index] = old + h
+        up = f.loss(W, b, X, T)
+        M[index] = old - h
+        down = f.loss(W, b, X, T)
+        M[index] = old
+        out[name] = (up - down) / (2 * h)
+    return out
+
+
+def _parameters(net: Network, rng, sample: bool):
+    found = []
+    for k in range(net.depth - 1):
+        layer = [("w", k, (i, j), names.weight(i + 1, j + 1, k + 1).name)
+                 for i in range(net.layers[k]) for j in range(net.layers[k + 1])]
+        if net.bias:
+            layer += [("b", k, (j,), names.bias(j + 1, k + 2).name) for j in range(net.layers[k + 1])]
+        if sample and len(layer) > FD_PER_LAYER:
+            layer = [layer[n] for n in rng.choice(len(layer), FD_PER_LAYER, replace=False)]
+        found += layer
+    return found
+
+
+def _layer_of(name: str) -> str:
+    p = names.parse(name)
+    return f"layer {p.layer if p.kind == 'w' else p.layer - 1}"
+
+
+def check(net: Network, samples: int = 5, seed: int = 0, batch: int = 1) -> Report:
+    """Compare every pair at ``samples`` random points; the report is truthy when all agree."""
+    rng = np.random.default_rng(seed)
+    d = derive(net, weights=())
+    vec = vectorized(net, derivation=d)
+    printed = printed_formulas(d) if net.n_parameters <= MAX_PRINTED else None
+    acts = custom_numpy(net)
+    notes = []
+    custom = any(callable(a) for a in acts)
+    if custom:
+        notes.append(f"custom activation: the reference differentiates it by a five-point stencil, "
+                     f"so pairs with the reference use tolerance {CUSTOM_RTOL:.0e}")
+    if printed is None:
+        notes.append(f"printed formulas not compiled: over {MAX_PRINTED:,} parameters (the vectorized form is)")
+    sample_fd = net.n_parameters > MAX_FD_ALL
+    if sample_fd:
+        notes.append(f"finite differences on {FD_PER_LAYER} random parameters per layer")
+    worst: dict = {}
+
+    def record(pair, got: dict, want: dict):
+        by_layer: dict = {}
+        for name, v in got.items():
+            by_layer.setdefault(_layer_of(name) if name != "E" else "E", []).append((name, v, want[name]))
+        for layer, items in by_layer.items():
+            scale = max(abs(w) for _, _, w in items)
+            name, v, w = max(items, key=lambda it: abs(it[1] - it[2]))
+            err = abs(v - w)
+            rel = err / scale if scale > 0 else (0.0 if err == 0 else np.inf)
+            key = (pair, layer)
+            if key not in worst or err > worst[key].max_abs:
+                rtol, atol = TOLERANCES[pair]
+                if custom and pair.endswith("vs reference") and not pair.startswith("finite"):
+                    rtol = CUSTOM_RTOL
+                worst[key] = Row(pair, layer, err, rel, rtol, atol, name, v, w)
+
+    for _ in range(samples):
+        W, b, X, T = random_point(net, rng, batch)
+        E_ref, dW_ref, db_ref, _ = reference.backprop(net.layers, acts, net.loss.name, W, b, X, T)
+        ref = {"E": float(E_ref), **_flat(net, dW_ref, db_ref)}
+        E_vec, dW_vec, db_vec = vec(W, b, X, T)
+        got_vec = {"E": float(E_vec), **_flat(net, dW_vec, db_vec)}
+        record("vectorized vs reference", got_vec, ref)
+        if printed is not None:
+            out = printed(values_dict(net, W, b, X, T))
+            got_printed = {name: float(np.sum(out[name])) for name in ref}
+            record("printed vs reference", got_printed, ref)
+            record("printed vs vectorized", got_printed, got_vec)
+        fd = finite_differences(vec, W, b, X, T, _parameters(net, rng, sample_fd))
+        record("finite differences vs reference", fd, ref)
+    order = list(TOLERANCES)
+    rows = sorted(worst.values(), key=lambda r: (order.index(r.pair), r.layer != "E", r.layer))
+    return Report(net, samples, tuple(rows), tuple(notes))

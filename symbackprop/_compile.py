@@ -1,0 +1,237 @@
+"""Compiled gradients, in two forms.
+
+*Printed formulas*: NumPy code for exactly the assignments the derivation prints
+(z, a, E, every δ, every gradient), so that checking its numbers checks the
+printed formulas.  *Vectorized*: per-layer matrix code whose elementwise parts
+(f, f', ∂E/∂z at the outputs, the loss term) are lambdified from the derivation.
+Both refuse, when built, what NumPy cannot evaluate (the generic g).
+
+>>> import numpy as np
+>>> from symbackprop._spec import from_spec
+>>> f = vectorized(from_spec("2-1", activation="linear"))
+>>> E, dW, db = f([np.array([[1.0], [2.0]])], None, np.array([[1.0, 1.0]]), np.array([[0.0]]))
+>>> float(E), dW[0].ravel().tolist()
+(4.5, [3.0, 3.0])
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+from sympy.codegen.numpy_nodes import logaddexp
+from sympy.printing.numpy import NumPyPrinter
+
+from . import _names as names
+from ._activations import Activation
+from ._derivation import Derivation, E
+from ._network import Network
+
+
+class CompileError(ValueError):
+    """An expression NumPy cannot evaluate; the message names the function."""
+
+
+def _check_evaluable(net: Network) -> None:
+    for k, act in enumerate(net.activations, start=2):
+        if act.name == "g":
+            raise CompileError(f"layer {k} uses the generic activation g, which has no numbers: "
+                               "choose one, e.g. --activation sigmoid")
+
+
+def _print_numpy(expr: sympy.Expr) -> str:
+    printer = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    try:
+        code = printer.doprint(expr)
+    except TypeError as err:
+        raise CompileError(f"cannot compile {expr}: {err}") from None
+    if printer._not_supported:
+        bad = ", ".join(sorted({type(e).__name__ for e in printer._not_supported}))
+        raise CompileError(f"NumPy cannot evaluate {bad} (in {expr})")
+    return code
+
+
+# ---------------------------------------------------------------- printed formulas
+def printed_formulas(d: Derivation):
+    """A function ``values -> results`` that evaluates the printed formulas in order.
+
+    values maps plain names (every weight, bias, xi, tj) to numbers or arrays over a
+    batch; results maps every printed name (z, a, E, delta…, and each parameter's
+    gradient under its own name) to its value.  Sums over a batch are left to the caller.
+    """
+    _check_evaluable(d.network)
+    net = d.network
+    ident: dict = {}
+
+    def var(sym) -> sympy.Symbol:
+        return ident.setdefault(sym, sympy.Symbol(f"v{len(ident)}"))
+
+    inputs = [*net.parameters(), *[names.asym(i, 1) for i in range(1, net.layers[0] + 1)],
+              *[names.target(j) for j in range(1, net.layers[-1] + 1)]]
+    for s in inputs:
+        var(s)
+    stages, current, layer = [], [], None
+    for key, rhs in d.forward.items():           # one stage per layer's z's, then its a's
+        group = (names.parse(key).layer, key[0])
+        if group != layer and current:
+            stages.append(current)
+            current = []
+        layer = group
+        current.append((d.symbols[key], rhs))
+    stages.append(current)
+    stages.append([(E, d.loss)])
+    by_layer: dict = {}
+    for key, rhs in d.deltas.items():
+        by_layer.setdefault(names.parse(key).layer, []).append((d.symbols[key], rhs))
+    stages += [by_layer[k] for k in sorted(by_layer, reverse=True)]
+    grad_syms = {name: sympy.Symbol(f"grad[{name}]") for name in d.gradients}
+    stages.append([(grad_syms[n], g) for n, g in d.gradients.items()])
+
+    lines, outputs, n_tmp = ["def _evaluate(V):"], [], 0
+    for s in inputs:
+        lines.append(f"    {var(s)} = V[{s.name!r}]")
+    for stage in stages:
+        rhs = [r.xreplace({s: var(s) for s in r.free_symbols}) for _, r in stage]
+        subs, reduced = sympy.cse(rhs, symbols=sympy.numbered_symbols(f"c{n_tmp}_"))
+        n_tmp += 1
+        for tmp, value in subs:
+            lines.append(f"    {tmp} = {_print_numpy(value)}")
+        for (lhs, _), value in zip(stage, reduced):
+            lines.append(f"    {var(lhs)} = {_print_numpy(value)}")
+            outputs.append((lhs.name, var(lhs)))
+    lines.append("    return {" + ", ".join(f"{name!r}: {v}" for name, v in outputs) + "}")
+    namespace = {"numpy": np}
+    exec(compile("\n".join(lines), "<symbackprop printed formulas>", "exec"), namespace)  # our own code
+    evaluate = namespace["_evaluate"]
+
+    def run(values: dict) -> dict:
+        out = evaluate(values)
+        return {(k[5:-1] if k.startswith("grad[") else k): v for k, v in out.items()}
+    run.source = "\n".join(lines)
+    return run
+
+
+# ---------------------------------------------------------------- vectorized
+_Z, _A, _T, _LA = sympy.symbols("z a t la", real=True)
+
+
+def _elementwise(expr, *args):
+    """lambdify an elementwise expression of z, a, t, refusing what NumPy cannot do."""
+    _print_numpy(expr)                           # fails now, naming the function
+    return sympy.lambdify(args, expr, modules="numpy")
+
+
+def _node_one(net: Network, expr):
+    """An output-layer expression of node 1 (a1[L], t1, z1[L]) in generic z, a, t."""
+    L = net.depth
+    generic = {names.asym(1, L): _A, names.target(1): _T, names.zsym(1, L): _Z}
+    extra = expr.free_symbols - set(generic)
+    if extra:
+        return None                              # not elementwise (softmax without the shortcut)
+    return expr.xreplace(generic)
+
+
+class Vectorized:
+    """f(W, b, X, T) -> (E, dW, db): matrix products per layer, elementwise parts from SymPy."""
+
+    def __init__(self, d: Derivation, reduction: str = "sum"):
+        net = d.network
+        _check_evaluable(net)
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', not {reduction!r}")
+        self.network, self.reduction = net, reduction
+        self.f, self.fprime = [], []
+        for act in net.activations:
+            if act.name == "softmax":
+                self.f.append(None)
+                self.fprime.append(None)
+            else:
+                self.f.append(_elementwise(act.apply(_Z), _Z))
+                self.fprime.append(_elementwise(act.prime(_Z), _Z))
+        out: Activation = net.activations[-1]
+        L = net.depth
+        delta_one = _node_one(net, d.deltas[names.delta(1, L).name])
+        self.output_delta = _elementwise(delta_one, _Z, _A, _T) if delta_one is not None else None
+        dE_da = sympy.diff(net.loss.term(names.asym(1, L), names.target(1)), names.asym(1, L))
+        self.dE_da = _elementwise(_node_one(net, dE_da), _Z, _A, _T)
+        self.loss_term = self._stable_loss(out, net)
+
+    @staticmethod
+    def _stable_loss(out: Activation, net: Network):
+        """The loss term with log a written through z where that keeps it finite."""
+        term = net.loss.term(_A, _T)
+        if out.name == "sigmoid":
+            # log σ(z) = −log(1 + e^(−z)), log(1 − σ(z)) = −log(1 + e^z)
+            term = term.xreplace({sympy.log(_A): -logaddexp(0, -_Z), sympy.log(1 - _A): -logaddexp(0, _Z)})
+        elif out.name == "softmax":
+            term = term.xreplace({sympy.log(_A): _LA})   # la = log-softmax, computed shifted
+        return _elementwise(term, _Z, _A, _T, _LA)
+
+    def loss(self, W, b, X, T) -> float:
+        """E alone (summed, or the mean), as the finite differences need it."""
+        Z, A = self.forward(W, b, X)
+        z, a = Z[-1], A[-1]
+        la = 0.0
+        if self.f[-1] is None:
+            shifted = z - z.max(axis=1, keepdims=True)
+            la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        T = np.asarray(T, dtype=float)
+        total = np.broadcast_to(self.loss_term(z, a, T, la), z.shape).sum()
+        return total / len(T) if self.reduction == "mean" else total
+
+    def forward(self, W, b, X):
+        A, Z = [np.asarray(X, dtype=float)], [None]
+        for k, f in enumerate(self.f):
+            z = A[-1] @ W[k]
+            if b is not None:
+                z += b[k]
+            Z.append(z)
+            if f is None:                                   # softmax, shifted by the max
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                A.append(e / e.sum(axis=1, keepdims=True))
+            else:
+                A.append(np.broadcast_to(f(z), z.shape).astype(float))
+        return Z, A
+
+    def __call__(self, W, b, X, T, details: bool = False):
+        W = _as_list(W)
+        b = _as_list(b) if b is not None else None
+        if (b is None) == self.network.bias:
+            raise ValueError("give b (one vector per layer after the inputs) exactly when the network has biases")
+        T = np.asarray(T, dtype=float)
+        Z, A = self.forward(W, b, X)
+        L = len(self.f)
+        z, a = Z[L], A[L]
+        la = 0.0
+        if self.f[-1] is None:
+            shifted = z - z.max(axis=1, keepdims=True)
+            la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        per_sample = np.broadcast_to(self.loss_term(z, a, T, la), z.shape).sum(axis=1)
+        if self.output_delta is not None:
+            delta = np.broadcast_to(self.output_delta(z, a, T), z.shape).astype(float)
+        else:                                               # softmax: Jacobian times ∂E/∂a
+            u = np.broadcast_to(self.dE_da(z, a, T), z.shape)
+            delta = a * (u - (u * a).sum(axis=1, keepdims=True))
+        deltas = [None] * (L + 1)
+        deltas[L] = delta
+        for k in range(L - 1, 0, -1):
+            deltas[k] = deltas[k + 1] @ W[k].T
+            deltas[k] *= self.fprime[k - 1](Z[k])          # δ[k] = (δ[k+1] W[k]ᵀ) ⊙ f'(z[k])
+        scale = 1.0 / len(T) if self.reduction == "mean" else 1.0
+        dW = [(A[k].T @ deltas[k + 1]) * scale for k in range(L)]
+        db = [deltas[k + 1].sum(axis=0) * scale for k in range(L)] if b is not None else None
+        E_total = per_sample.sum() * scale
+        if details:
+            return E_total, dW, db, {"Z": Z, "A": A, "delta": deltas, "E": per_sample}
+        return E_total, dW, db
+
+
+def _as_list(M):
+    """W as a list indexed from 0 (layer 1 first); a dict {1: …, 2: …} is accepted too."""
+    if isinstance(M, dict):
+        return [np.asarray(M[k], dtype=float) for k in sorted(M)]
+    return [np.asarray(m, dtype=float) for m in M]
+
+
+def vectorized(net: Network, reduction: str = "sum", derivation: Derivation | None = None) -> Vectorized:
+    """The vectorized form for ``net``; the derivation supplies the elementwise parts."""
+    from ._derivation import derive
+    return Vectorized(derivation or derive(net, weights=()), reduction)

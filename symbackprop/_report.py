@@ -1,0 +1,74 @@
+"""Numeric results as text and JSON: eval's values, check's error table.
+
+>>> print(number(0.1 + 0.2))
+0.3
+"""
+from __future__ import annotations
+
+import json
+
+from ._check import Report
+from ._evaluate import Evaluation
+from ._names import text_name
+
+
+def number(v: float) -> str:
+    """Twelve significant digits: enough to compare by eye, short enough to read."""
+    return f"{v:.12g}"
+
+
+def _values(vs) -> str:
+    return number(vs[0]) if len(vs) == 1 else "[" + ", ".join(number(v) for v in vs) + "]"
+
+
+def evaluation_text(r: Evaluation, ascii_only: bool = False) -> str:
+    name = (lambda n: text_name(n, ascii_only))
+    d = "d" if ascii_only else "∂"
+    samples = f"{r.batch} sample{'s' if r.batch > 1 else ''}"
+    how = "" if r.batch == 1 else f"; E and the gradients are the {r.reduction} over the samples"
+    out = [f"Values for {r.network.describe()} ({samples}{how})", "", "Forward pass"]
+    out += [f"  {name(k)} = {_values(v)}" for k, v in r.forward.items()]
+    out += ["", "Loss", f"  E = {number(r.loss)}", "", "Error signals"]
+    out += [f"  {name(k)} = {_values(v)}" for k, v in r.delta.items()]
+    out += ["", "Gradients"]
+    out += [f"  {d}E/{d}{k} = {number(v)}" for k, v in r.gradient.items()]
+    if r.updated is not None:
+        eta = "eta" if ascii_only else "η"
+        out += ["", f"After one step ({eta} = {number(r.lr)}; every parameter from its value before the update)"]
+        out += [f"  {k} = {number(v)}" for k, v in r.updated.items()]
+    return "\n".join(out) + "\n"
+
+
+def evaluation_json(r: Evaluation) -> str:
+    single = r.batch == 1
+    data = {
+        "loss": r.loss,
+        "forward": {k: (v[0] if single else v) for k, v in r.forward.items()},
+        "delta": {k: (v[0] if single else v) for k, v in r.delta.items()},
+        "gradient": r.gradient,
+        "updated": r.updated,
+    }
+    return json.dumps(data, indent=1) + "\n"
+
+
+def check_text(report: Report) -> str:
+    net = report.network
+    head = f"Cross-check of {net.describe()}: {report.samples} random point{'s' if report.samples > 1 else ''}"
+    lines = [head, ""]
+    lines += [f"note: {n}" for n in report.notes] + ([""] if report.notes else [])
+    header = ("pair", "layer", "max abs error", "max rel error", "tolerance (rel)", "ok")
+    rows = [(r.pair, r.layer, f"{r.max_abs:.2e}", f"{r.max_rel:.2e}", f"{r.rtol:.0e}", "yes" if r.ok else "NO")
+            for r in report.rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
+    lines.append(fmt.format(*header))
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += [fmt.format(*row) for row in rows]
+    lines.append("")
+    if report:
+        lines.append("All agree.")
+    else:
+        for r in report.failures:
+            lines.append(f"DISAGREE: {r.pair}, {r.layer}: at {r.worst} {number(r.value)} vs {number(r.other)} "
+                         f"(abs error {r.max_abs:.2e}, rel error {r.max_rel:.2e}, tolerance {r.rtol:.0e})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,123 @@
+"""Reading a values file (DESIGN.md §2.3): every weight and bias, and x…/t… or samples.
+
+>>> from symbackprop._spec import from_spec
+>>> v = parse_values(from_spec("1-1"), {"w11[1]": 0.5, "x1": 2, "t1": 1})
+>>> v.X.tolist(), v.W[0].tolist(), v.reduction
+([[2.0]], [[0.5]], 'sum')
+"""
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import _names as names
+from ._files import read_text
+from ._network import Network
+
+
+class ValuesError(ValueError):
+    """A values file that cannot be used; the message names the entry and the fix."""
+
+
+@dataclass(frozen=True)
+class Values:
+    W: list
+    b: list | None
+    X: np.ndarray
+    T: np.ndarray
+    reduction: str
+    batch: bool       # given as samples = [...]
+
+
+def read_values_file(path: str) -> dict:
+    p = Path(path)
+    text = read_text(path, "values file", ValuesError)
+    try:
+        data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        kind = "TOML" if p.suffix.lower() == ".toml" else "JSON"
+        raise ValuesError(f"values file {path!r} is not valid {kind}: {err}") from None
+    if not isinstance(data, dict):
+        raise ValuesError(f"values file {path!r} must map names to numbers, e.g. {{\"w11[1]\": 0.5, \"x1\": 1}}")
+    return data
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValuesError(f"{name} = {value!r} is not a number")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValuesError(f"{name} is {value}: give a finite number")
+    return value
+
+
+def _sample(net: Network, entries: dict, where: str):
+    """x and t vectors from one sample's entries."""
+    n_in, n_out = net.layers[0], net.layers[-1]
+    x, t = np.zeros(n_in), np.zeros(n_out)
+    want = {f"x{i}" for i in range(1, n_in + 1)} | {f"t{j}" for j in range(1, n_out + 1)}
+    missing = sorted(want - set(entries), key=lambda n: (n[0], int(n[1:])))
+    if missing:
+        raise ValuesError(f"{where}: missing {missing[0]} (every x1…x{n_in} and t1…t{n_out} is needed)")
+    for key, value in entries.items():
+        if key not in want:
+            raise ValuesError(f"{where}: unknown name {key!r}; a sample holds x1…x{n_in} and t1…t{n_out}")
+        v = _number(key, value)
+        (x if key[0] == "x" else t)[int(key[1:]) - 1] = v
+    return x, t
+
+
+def parse_values(net: Network, data: dict) -> Values:
+    """Check every entry against ``net`` and arrange them as matrices (W[k-1] holds wij[k])."""
+    L = net.layers
+    W = [np.full((L[k], L[k + 1]), np.nan) for k in range(len(L) - 1)]
+    b = [np.full(L[k + 1], np.nan) for k in range(len(L) - 1)] if net.bias else None
+    reduction = data.get("reduction", "sum")
+    if reduction not in ("sum", "mean"):
+        raise ValuesError(f"reduction = {reduction!r}: use \"sum\" or \"mean\"")
+    per_sample = {}
+    for key, value in data.items():
+        if key in ("reduction", "samples"):
+            continue
+        if key[:1] in ("x", "t") and key[1:].isdigit():
+            per_sample[key] = value
+            continue
+        try:
+            parts = names.parse(key)
+        except names.NameError_ as err:
+            raise ValuesError(f"unknown name {key!r}: {err}") from None
+        if parts.kind not in ("w", "b") or not net.has(names.plain(parts)):
+            raise ValuesError(f"unknown name {key!r}: not a weight or bias of {net.describe()}")
+        v = _number(key, value)
+        if parts.kind == "w":
+            W[parts.layer - 1][parts.indices[0] - 1, parts.indices[1] - 1] = v
+        else:
+            b[parts.layer - 2][parts.indices[0] - 1] = v
+    for p in net.parameters():
+        pp = names.parse(p.name)
+        value = W[pp.layer - 1][pp.indices[0] - 1, pp.indices[1] - 1] if pp.kind == "w" \
+            else b[pp.layer - 2][pp.indices[0] - 1]
+        if np.isnan(value):
+            raise ValuesError(f"missing {p.name}: the values file needs every weight"
+                              f"{' and bias' if net.bias else ''}")
+    if "samples" in data:
+        if per_sample:
+            raise ValuesError(f"{sorted(per_sample)[0]} given beside samples: put every x and t inside samples")
+        samples = data["samples"]
+        if not isinstance(samples, list) or not samples:
+            raise ValuesError("samples must be a non-empty list of {x1 = …, t1 = …} tables")
+        xs, ts = [], []
+        for n, entry in enumerate(samples, start=1):
+            if not isinstance(entry, dict):
+                raise ValuesError(f"samples[{n}] must be a table such as {{x1 = 0.5, t1 = 1}}")
+            x, t = _sample(net, entry, f"samples[{n}]")
+            xs.append(x)
+            ts.append(t)
+        return Values(W, b, np.array(xs), np.array(ts), reduction, True)
+    x, t = _sample(net, per_sample, "values file")
+    return Values(W, b, x[None, :], t[None, :], reduction, False)
