@@ -13,9 +13,12 @@ from ._network import Network, SpecError
 from ._check import Report
 from ._check import check as _check
 from ._compile import CompileError, Vectorized, printed_formulas, vectorized
+from ._grammar import ParseError
 from ._spec import from_spec
+from ._verify import Verdict
+from ._verify import verify as _verify
 
-__all__ = ["network", "derive", "prove", "compile", "check", "CompileError", "Network", "Derivation", "DeltaStep", "WeightStep",
+__all__ = ["network", "derive", "prove", "compile", "check", "verify", "Verdict", "ParseError", "CompileError", "Network", "Derivation", "DeltaStep", "WeightStep",
            "Partial", "SpecError"]
 __version__ = "0.1.0"
 
@@ -74,3 +77,17 @@ def check(spec_or_network, samples: int = 5, seed: int = 0, batch: int = 1, **op
     The report is truthy when every pair agrees; ``report.rows`` holds the errors.
     """
     return _check(_as_network(spec_or_network, options), samples=samples, seed=seed, batch=batch)
+
+
+def verify(spec_or_network, equation: str, **options) -> Verdict:
+    """Whether a hand-derived equation is right: a Verdict, truthy when right.
+
+    It has ``.expected`` (the tool's answer), ``.diagnosis`` (a named mistake, when one
+    matches) and ``.counterexample`` (a point and both values). Raises ParseError,
+    with the column, for text it cannot read.
+
+    >>> v = verify("2-3-1", "dE/dw11[1] = delta1[3]*w11[2]*x1")
+    >>> bool(v), v.diagnosis
+    (False, "a missing g'(z1[2]) factor")
+    """
+    return _verify(_as_network(spec_or_network, options), equation)

@@ -15,11 +15,14 @@ from ._check import check as run_check
 from ._compile import CompileError
 from ._derivation import MAX_EXPANDED, derive
 from ._evaluate import evaluate
-from ._files import OutputError, write_atomic
+from ._equation import parse_equation
+from ._files import OutputError, read_text, write_atomic
+from ._grammar import ParseError
 from ._network import SpecError
 from ._report import check_text, evaluation_json, evaluation_text
 from ._spec import from_spec
 from ._values import ValuesError, parse_values, read_values_file
+from ._verify import decide
 
 
 class BadInput(click.ClickException):
@@ -174,6 +177,49 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch):
         raise BadInput(str(err)) from None
     click.echo(check_text(report), nl=False)
     if not report:
+        click.get_current_context().exit(1)
+
+
+@cli.command(name="verify")
+@spec_options
+@click.argument("equations", nargs=-1, metavar="[EQUATION]...")
+@click.option("--file", "file_", metavar="FILE", help="Equations, one per line; '#' starts a comment.")
+def verify_cmd(spec, activation, loss, bias, equations, file_):
+    """Say whether hand-derived equations are right; name the mistake when not.
+
+    Exit 0 when every equation is right, 1 when any is wrong, 2 when one cannot be read.
+
+    \b
+    Examples:
+      symbackprop verify 2-3-1 "dE/dw11[2] = delta1[3]*a1[2]"
+      symbackprop verify 2-3-1 "∂E/∂w11[1] = δ1[3]·w11[2]·g'(z1[2])·x1"
+      symbackprop verify 2-3-1 '\\frac{\\partial E}{\\partial w_{11}^{[2]}} = \\delta_{1}^{[3]} a_{1}^{[2]}'
+      symbackprop verify 4-5-3 --activation tanh,softmax --loss cross_entropy --file homework.txt
+    """
+    net = _network(spec, activation, loss, bias)
+    lines = [(f"equation {n}", e) for n, e in enumerate(equations, start=1)]
+    if file_:
+        try:
+            text = read_text(file_, "equation file", BadInput)
+        except BadInput:
+            raise
+        for n, line in enumerate(text.splitlines(), start=1):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                lines.append((f"{file_}:{n}", line))
+    if not lines:
+        raise BadInput("no equation given: pass one in quotes, e.g. \"dE/dw11[2] = delta1[3]*a1[2]\", or --file FILE")
+    d = derive(net, weights=())
+    parsed = []
+    for where, line in lines:            # read them all before deciding any: bad input is exit 2
+        try:
+            parsed.append(parse_equation(net, line))
+        except ParseError as err:
+            raise BadInput(f"{where}: {err}") from None
+    verdicts = [decide(d, eq) for eq in parsed]
+    for v in verdicts:
+        click.echo(str(v))
+    if not all(verdicts):
         click.get_current_context().exit(1)
 
 

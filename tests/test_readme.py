@@ -43,3 +43,10 @@ def test_readme_python_example_runs():
     namespace = {}
     exec(block.split("```", 1)[0], namespace)   # the README's own example, run as a user would
     assert namespace["E"] > 0 and namespace["dW"][0].shape == (784, 128)
+
+
+def test_pasted_verify_output_is_real(cli_run):
+    marker = '<!-- output of: symbackprop verify 2-3-1 "dE/dw11[1] = δ1[3]·w11[2]·g\'(z1[2])·x1" "dE/dw21[1] = δ1[3]·w11[2]·x2" -->\n```text\n'
+    pasted = README.split(marker, 1)[1].split("```", 1)[0]
+    result = cli_run("verify", "2-3-1", "dE/dw11[1] = δ1[3]·w11[2]·g'(z1[2])·x1", "dE/dw21[1] = δ1[3]·w11[2]·x2")
+    assert result.exit_code == 1 and result.output == pasted

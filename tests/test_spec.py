@@ -23,6 +23,8 @@ def test_activation_list_and_custom():
     (".yaml", "layers: [2, 3, 1]\nactivation: sigmoid\nloss: bce\nbias: true\n"),
 ])
 def test_spec_files(tmp_path, suffix, text):
+    if suffix == ".yaml":
+        pytest.importorskip("yaml", reason="PyYAML is optional: pip install '.[yaml]'")
     path = tmp_path / ("net" + suffix)
     path.write_text(text)
     net = sb.network(str(path))
@@ -79,3 +81,12 @@ def test_folder(tmp_path):
     folder.mkdir()
     with pytest.raises(SpecError, match="folder"):
         sb.network(str(folder))
+
+
+def test_yaml_without_pyyaml_says_to_install_it(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "yaml", None)     # as if PyYAML were not installed
+    path = tmp_path / "net.yml"
+    path.write_text("layers: [2, 1]\n")
+    with pytest.raises(SpecError, match="pip install pyyaml"):
+        sb.network(str(path))

@@ -1,0 +1,217 @@
+"""Reading a hand derivation: ``LHS = RHS`` in plain text, unicode or LaTeX.
+
+LaTeX is first rewritten into the plain grammar by a small scanner (commands
+and brace groups, nothing evaluated); the plain text is then parsed by
+``_grammar`` with names resolved against the network.
+
+>>> import symbackprop as sb
+>>> eq = parse_equation(sb.network("2-3-1"), r"\\frac{\\partial E}{\\partial w_{11}^{[2]}} = \\delta_{1}^{[3]} a_{1}^{[2]}")
+>>> eq.lhs_kind, eq.lhs_name, eq.rhs
+('partial', 'w11[2]', a1[2]*delta1[3])
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy
+
+from . import _names as names
+from ._activations import ACTIVATIONS
+from ._grammar import ELEMENTARY, MAX_LENGTH, ParseError, parse_expression
+from ._network import Network
+
+ETA = sympy.Symbol("eta", positive=True)
+
+# ---------------------------------------------------------------- LaTeX → plain
+_COMMANDS = {
+    "partial": "∂", "cdot": "*", "times": "*", "delta": "delta", "sigma": "σ", "eta": "eta",
+    "tanh": "tanh", "exp": "exp", "log": "log", "ln": "log", "left": "", "right": "", "big": "",
+    "Big": "", "bigl": "", "bigr": "", "Bigl": "", "Bigr": "", ",": " ", ";": " ", "!": "", " ": " ",
+    "quad": " ", "qquad": " ", "cdotp": "*", "ast": "*",
+}
+_ROMAN = {"relu": "relu", "lrelu": "leaky_relu", "leaky_relu": "leaky_relu", "softplus": "softplus",
+          "softmax": "softmax", "sigmoid": "sigmoid", "exp": "exp", "log": "log"}
+
+
+def _group(s: str, i: int) -> tuple[str, int]:
+    """The text of the brace group (or single character) at s[i:], and the index after it."""
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i >= len(s):
+        raise ParseError("a LaTeX group is missing at the end", i + 1)
+    if s[i] != "{":
+        if s[i] == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            return s[i:i + m.end()], i + m.end()
+        return s[i], i + 1
+    depth = 0
+    for j in range(i, len(s)):
+        depth += (s[j] == "{") - (s[j] == "}")
+        if depth == 0:
+            return s[i + 1:j], j + 1
+    raise ParseError("unbalanced braces in the LaTeX", i + 1)
+
+
+def latex_to_plain(s: str, depth: int = 0) -> str:
+    """Rewrite LaTeX math into the plain grammar: \\frac, \\partial, _{}, ^{[k]}, \\left(, …"""
+    if depth > 50:
+        raise ParseError("LaTeX nested too deep", 1)
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            cmd = m.group(1)
+            i += m.end()
+            if cmd == "frac":
+                num, i = _group(s, i)
+                den, i = _group(s, i)
+                num, den = latex_to_plain(num, depth + 1).strip(), latex_to_plain(den, depth + 1).strip()
+                if num.replace(" ", "") in ("∂E", "dE") and den.startswith(("∂", "d")):
+                    out.append(f"{num.replace(' ', '')}/{den.replace(' ', '')}")
+                else:
+                    out.append(f"(({num})/({den}))")
+            elif cmd == "sqrt":
+                inner, i = _group(s, i)
+                out.append(f"sqrt({latex_to_plain(inner, depth + 1)})")
+            elif cmd in ("mathrm", "text", "operatorname", "mathit", "textrm"):
+                inner, i = _group(s, i)
+                word = inner.strip().lower()
+                out.append(_ROMAN.get(word, inner.strip()))
+            elif cmd in _COMMANDS:
+                out.append(_COMMANDS[cmd])
+            elif cmd == "\\":
+                out.append(" ")
+            else:
+                raise ParseError(f"unknown LaTeX command \\{cmd}", i - len(cmd))
+        elif c == "_":
+            sub, i = _group(s, i + 1)
+            out.append(latex_to_plain(sub, depth + 1).replace(" ", ""))
+        elif c == "^":
+            sup, i = _group(s, i + 1)
+            sup = sup.strip()
+            if re.fullmatch(r"\[\s*[0-9]+\s*\]", sup):          # a layer: w_{11}^{[2]}
+                out.append(sup.replace(" ", ""))
+            elif out and out[-1].endswith("e") and (len(out[-1]) == 1 or not out[-1][-2].isalpha()):
+                out[-1] = out[-1][:-1] + f"exp({latex_to_plain(sup, depth + 1)})"   # e^{u}
+            else:
+                out.append(f"^({latex_to_plain(sup, depth + 1)})")
+        elif c == "{":
+            inner, i = _group(s, i)
+            out.append(f"({latex_to_plain(inner, depth + 1)})")
+        elif c == "&":
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def looks_like_latex(text: str) -> bool:
+    return "\\" in text or "_{" in text or "^{" in text
+
+
+# ---------------------------------------------------------------- names of a network
+def functions_for(net: Network) -> dict:
+    """Function names a hand derivation may use for ``net``: g, g', exp, log, σ, every activation f and f'."""
+    table = dict(ELEMENTARY)
+    same = {a.name for a in net.activations if not a.output_only}
+    for act in ACTIVATIONS.values():
+        if act.inline or act.output_only:
+            continue
+        f, fp = act.functions
+        table[act.name], table[act.name + "'"] = f, fp
+    table["σ"], table["σ'"] = table["sigmoid"], table["sigmoid'"]
+    for act in net.activations:
+        if act.function_name:          # custom: f, h, …
+            f, fp = act.functions
+            table[act.function_name], table[act.function_name + "'"] = f, fp
+    if len(same) == 1 and "g" not in same:
+        # one activation throughout: g and g' are the seed's names for it
+        only = next(a for a in net.activations if not a.output_only)
+        if not only.inline:
+            table["g"], table["g'"] = only.functions
+    return table
+
+
+def resolver(net: Network):
+    """name → symbol for the names of ``net`` (and η); None for an unknown name."""
+    def resolve(text: str, column: int):
+        if text in ("eta", "η"):
+            return ETA
+        try:
+            parts = names.parse(text)
+        except names.NameError_ as err:
+            if re.match(r"(delta|δ|[wbzaxt])[0-9]", text):
+                raise ParseError(str(err), column) from None
+            return None
+        if not _exists(net, parts):
+            raise ParseError(f"{text} is not in the {'-'.join(map(str, net.layers))} network", column)
+        return names.Name(names.plain(parts), real=True)
+    return resolve
+
+
+def _exists(net: Network, p: names.Parts) -> bool:
+    if p.kind in ("w", "b"):
+        return net.has(names.plain(p))
+    if p.kind == "x":
+        return p.indices[0] <= net.layers[0]
+    if p.kind == "t":
+        return p.indices[0] <= net.layers[-1]
+    if p.kind == "a" and p.layer == 1:
+        return False
+    return 2 <= p.layer <= net.depth and p.indices[0] <= net.layers[p.layer - 1]
+
+
+# ---------------------------------------------------------------- equations
+@dataclass(frozen=True)
+class Equation:
+    text: str
+    lhs_kind: str          # "partial" (∂E/∂name) or "delta"
+    lhs_name: str          # plain name of what the left side is of
+    rhs: sympy.Expr
+
+
+_LHS_PARTIAL = re.compile(r"(?:d|∂)\s*E\s*/\s*(?:d|∂)\s*(\S+)\Z")
+
+
+def parse_equation(net: Network, text: str) -> Equation:
+    """Split ``text`` at its '=' and read both sides; ParseError (with a column) when it cannot."""
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the equation is {len(text):,} characters long; the limit is {MAX_LENGTH:,}", MAX_LENGTH)
+    plain = latex_to_plain(text) if looks_like_latex(text) else text
+    plain = plain.replace("\\", " ")
+    if plain.count("=") == 0:
+        raise ParseError("no '=': write e.g. dE/dw11[2] = a1[2]*delta1[3]", len(plain) + 1)
+    if plain.count("=") > 1:
+        raise ParseError("more than one '=': give one equation per line", plain.index("=", plain.index("=") + 1) + 1)
+    left, right = plain.split("=")
+    lhs = left.strip()
+    if not lhs:
+        raise ParseError("the left side is empty: write e.g. dE/dw11[2]", 1)
+    if not right.strip():
+        raise ParseError("the right side is empty", len(plain) + 1)
+    m = _LHS_PARTIAL.match(lhs.replace("(", "").replace(")", ""))
+    if m:
+        kind, target = "partial", m.group(1)
+    elif re.match(r"(delta|δ)", lhs):
+        kind, target = "delta", lhs.replace(" ", "")
+    else:
+        raise ParseError(f"left side {lhs!r} is not ∂E/∂name or δj[k]: write e.g. dE/dw11[2] or delta1[2]", 1)
+    try:
+        parts = names.parse(target)
+    except names.NameError_ as err:
+        raise ParseError(f"left side: {err}", 1) from None
+    if kind == "delta" and parts.kind != "delta":
+        raise ParseError(f"left side {lhs!r} is not a δ", 1)
+    if kind == "partial" and parts.kind not in ("w", "b", "z", "a"):
+        raise ParseError(f"left side ∂E/∂{target}: differentiate by a weight, bias, z or a", 1)
+    if not _exists(net, parts) or (parts.kind == "delta" and not 2 <= parts.layer <= net.depth):
+        raise ParseError(f"left side: {target} is not in the {'-'.join(map(str, net.layers))} network", 1)
+    offset = len(left) + 1
+    try:
+        rhs = parse_expression(right, resolver(net), functions_for(net))
+    except ParseError as err:
+        raise ParseError(str(err).rsplit(" (at column", 1)[0], err.column + offset) from None
+    return Equation(text, kind, names.plain(parts), rhs)
