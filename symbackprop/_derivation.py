@@ -413,3 +413,99 @@ def prove_all(d: Derivation, which=None) -> dict:
         else:
             result[name] = False
     return result
+
+
+# ---------------------------------------------------------------- the general form
+@dataclass(frozen=True)
+class GeneralForm:
+    """The indexed results, each checked against every per-node and per-weight result.
+
+    output_delta: δj[L] in generic names; hidden_delta: δi[k] = f'(zi[k])·Σ_j wij[k]·δj[k+1]
+    (as (f' part, summand)); weight: ai[k]·δj[k+1]; bias: δj[k].
+    """
+
+    output_delta: sympy.Expr
+    hidden: tuple              # (k, f'(zi[k])·Σ_j wij[k]·δj[k+1]) per hidden layer, last first
+    summand: sympy.Expr
+    weight: sympy.Expr
+    bias: sympy.Expr
+    checked: int               # how many per-node and per-weight results were checked
+
+
+class GeneralFormError(AssertionError):
+    """A per-weight result that is not an instance of the general form (a bug, if ever)."""
+
+
+def _softmax_u(d: Derivation, o: int):
+    """∂E/∂ao[L] as the loss gives it."""
+    return sympy.diff(d.loss, names.asym(o, d.network.depth))
+
+
+def _softmax_general(d: Derivation) -> sympy.Expr:
+    """δj[L] = aj[L]·(uj − Σ_m am[L]·um), u = ∂E/∂a, in generic names."""
+    L = d.network.depth
+    m = sympy.Symbol("m", integer=True, positive=True)
+    generic = {names.asym(1, L): names.generic("a", "j", "L"), names.target(1): names.generic("t", "j")}
+    u_j = _softmax_u(d, 1).xreplace(generic)
+    u_m = _softmax_u(d, 1).xreplace({names.asym(1, L): names.generic("a", "m", "L"),
+                                      names.target(1): names.generic("t", "m")})
+    total = sympy.Sum(names.generic("a", "m", "L") * u_m, (m, 1, sympy.Symbol("n_L")))
+    return names.generic("a", "j", "L") * (u_j - total)
+
+
+def _softmax_instance(d: Derivation, j: int) -> sympy.Expr:
+    net, L = d.network, d.network.depth
+    total = sympy.Add(*[names.asym(o, L) * _softmax_u(d, o) for o in range(1, net.layers[-1] + 1)])
+    return names.asym(j, L) * (_softmax_u(d, j) - total)
+
+
+def general_form(d: Derivation) -> GeneralForm:
+    """Read the general form off the derivation and check every result is an instance of it."""
+    net, L = d.network, d.network.depth
+    j_, i_ = "j", "i"
+    # δj[L]: node 1's δ with its names made generic, then checked for every output node j
+    one = {names.asym(1, L): names.generic("a", j_, "L"), names.target(1): names.generic("t", j_),
+           names.zsym(1, L): names.generic("z", j_, "L")}
+    output = d.deltas[names.delta(1, L).name].xreplace(one)
+    checked = 0
+    for j in range(1, net.layers[-1] + 1):
+        back = {names.generic("a", j_, "L"): names.asym(j, L), names.generic("t", j_): names.target(j),
+                names.generic("z", j_, "L"): names.zsym(j, L)}
+        if output.free_symbols - set(back):
+            output = _softmax_general(d)  # without the shortcut, δj[L] involves every output
+        if output.free_symbols - set(back):
+            want = _softmax_instance(d, j)
+            if sympy.expand(want - d.deltas[names.delta(j, L).name]) != 0:
+                raise GeneralFormError(f"delta{j}[{L}] is not an instance of the general softmax δ")
+        elif output.xreplace(back) != d.deltas[names.delta(j, L).name]:
+            raise GeneralFormError(f"delta{j}[{L}] is not an instance of the general output δ")
+        checked += 1
+    hidden = []
+    j_sym = sympy.Symbol("j", integer=True, positive=True)
+    for k in range(L - 1, 1, -1):
+        act = net.activation(k)
+        zi = names.generic("z", i_, str(k))
+        prime = act.prime(zi) if not act.inline else act.derivative
+        summand = names.generic("w", "ij", str(k)) * names.generic("delta", "j", str(k + 1))
+        hidden.append((k, prime * sympy.Sum(summand, (j_sym, 1, net.layers[k]))))
+        for i in range(1, net.layers[k - 1] + 1):
+            want = net.activation(k).prime(names.zsym(i, k)) if not act.inline else act.derivative.subs(
+                act.definition.free_symbols.pop() if act.definition.free_symbols else names.zsym(i, k), names.zsym(i, k))
+            want = want * sympy.Add(*[names.weight(i, j, k) * names.delta(j, k + 1)
+                                      for j in range(1, net.layers[k] + 1)])
+            if sympy.expand(want - d.deltas[names.delta(i, k).name]) != 0:
+                raise GeneralFormError(f"delta{i}[{k}] is not f'(z{i}[{k}])·Σ_j w{i}j[{k}]·δj[{k + 1}]")
+            checked += 1
+    for name, grad in d.gradients.items():
+        p = names.parse(name)
+        if p.kind == "w":
+            want = names.asym(p.indices[0], p.layer) * names.delta(p.indices[1], p.layer + 1)
+        else:
+            want = names.delta(p.indices[0], p.layer)
+        if grad != want:
+            raise GeneralFormError(f"dE/d{name} is not an instance of the general form")
+        checked += 1
+    return GeneralForm(output, tuple(hidden),
+                       names.generic("w", "ij", "k") * names.generic("delta", "j", "k+1"),
+                       names.generic("a", "i", "k") * names.generic("delta", "j", "k+1"),
+                       names.generic("delta", "j", "k"), checked)

@@ -28,7 +28,7 @@ _COMMANDS = {
     "partial": "∂", "cdot": "*", "times": "*", "delta": "delta", "sigma": "σ", "eta": "eta",
     "tanh": "tanh", "exp": "exp", "log": "log", "ln": "log", "left": "", "right": "", "big": "",
     "Big": "", "bigl": "", "bigr": "", "Bigl": "", "Bigr": "", ",": " ", ";": " ", "!": "", " ": " ",
-    "quad": " ", "qquad": " ", "cdotp": "*", "ast": "*",
+    "quad": " ", "qquad": " ", "cdotp": "*", "ast": "*", "small": "",
 }
 _ROMAN = {"relu": "relu", "lrelu": "leaky_relu", "leaky_relu": "leaky_relu", "softplus": "softplus",
           "softmax": "softmax", "sigmoid": "sigmoid", "exp": "exp", "log": "log"}
@@ -75,6 +75,10 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
             elif cmd == "sqrt":
                 inner, i = _group(s, i)
                 out.append(f"sqrt({latex_to_plain(inner, depth + 1)})")
+            elif cmd in ("phantom", "tag"):            # layout only: \phantom{=}, \tag*{label}
+                if s[i:i + 1] == "*":
+                    i += 1
+                _, i = _group(s, i)
             elif cmd in ("mathrm", "text", "operatorname", "mathit", "textrm"):
                 inner, i = _group(s, i)
                 word = inner.strip().lower()

@@ -178,3 +178,39 @@ def product(a: Name, b: Name) -> sympy.Expr:
 def layer_symbols(rows: int, cols: int, k: int):
     """The weights wij[k] as a list of rows, made once per layer."""
     return [[weight(i, j, k) for j in range(1, cols + 1)] for i in range(1, rows + 1)]
+
+
+class Generic(sympy.Symbol):
+    """A name with letter indices, for the general form: ``wij[k]``, ``\\delta_{j}^{[k+1]}``.
+
+    Its ``.name`` is the plain text form; ``kind``, ``letters`` and ``layer`` are kept
+    in the name so that equal names are the same symbol.
+    """
+
+    def _parts(self):
+        m = re.match(r"(delta|[wbzaxt])([a-z]+)(?:\[(.+)\])?\Z", self.name)
+        return m.group(1), m.group(2), m.group(3)
+
+    def _sympystr(self, printer):
+        kind, letters, layer = self._parts()
+        if getattr(printer, "unicode_names", False) and kind == "delta":
+            return "δ" + self.name[len("delta"):]
+        return self.name
+
+    def _latex(self, printer):
+        kind, letters, layer = self._parts()
+        head = _LETTERS[kind][1] + "_{" + letters + "}"
+        return head if layer is None else head + "^{[" + layer + "]}"
+
+
+def _generic_sort_key(self, order=None):
+    kind = self._parts()[0]
+    return self.class_key(), (1, (f"{_RANK[kind]}{self.name}",)), sympy.S.One.sort_key(), sympy.S.One
+
+
+Generic.sort_key = _generic_sort_key
+
+
+def generic(kind: str, letters: str, layer: str | None = None) -> Generic:
+    """The general-form symbol, e.g. generic("w", "ij", "k") prints wij[k] / w_{ij}^{[k]}."""
+    return Generic(kind + letters + ("" if layer is None else f"[{layer}]"), real=True)

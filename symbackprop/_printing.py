@@ -36,11 +36,22 @@ def _term_key(term):
 class _CheapOrder:
     """Sums of products of names (every weighted sum) sorted by a cheap key, not sort_key."""
 
+    max_terms = None      # display printers shorten longer sums to "first + … + last"
+    ellipsis = "…"
+
     def _as_ordered_terms(self, expr, order=None):
         keys = [_term_key(t) for t in expr.args]
         if None in keys:
             return super()._as_ordered_terms(expr, order)
         return [t for _, t in sorted(zip(keys, expr.args), key=lambda kt: kt[0])]
+
+    def _print_Add(self, expr, order=None):
+        terms = self._as_ordered_terms(expr, order)
+        if self.max_terms is None or len(terms) <= self.max_terms:
+            return super()._print_Add(expr, order)
+        head = [self._print(t) for t in terms[:2]]
+        tail = [self._print(t) for t in terms[-2:]]
+        return " + ".join(head + [self.ellipsis] + tail)
 
     def _print_Mul(self, expr):
         keys = [names.name_key(f) for f in expr.args]
@@ -67,6 +78,20 @@ class _Plain(_CheapOrder, StrPrinter):
 
 class _Text(_Plain):
     unicode_names = True
+    max_terms = 8
+
+    def _print_Sum(self, expr):
+        (index, *_), = expr.limits
+        return f"Σ_{self._print(index)}({self._print(expr.function)})"
+
+
+class _AsciiText(_Plain):
+    max_terms = 8
+    ellipsis = "..."
+
+    def _print_Sum(self, expr):
+        (index, *_), = expr.limits
+        return f"sum_{self._print(index)}({self._print(expr.function)})"
 
 
 _MUL = re.compile(r"(?<!\*)\*(?!\*)")
@@ -80,7 +105,7 @@ def plain(expr: sympy.Expr) -> str:
 def text(expr: sympy.Expr, ascii_only: bool = False) -> str:
     """Plain text for reading: unicode δ · − ² (or ASCII delta * - ^ with ``ascii_only``)."""
     if ascii_only:
-        return plain(expr).replace("**", "^")
+        return _AsciiText().doprint(expr).replace("**", "^")
     out = _Text().doprint(expr)
     out = out.replace("**2", "²").replace("**", "^")
     out = _MUL.sub("·", out)
@@ -89,6 +114,8 @@ def text(expr: sympy.Expr, ascii_only: bool = False) -> str:
 
 class _Latex(_CheapOrder, LatexPrinter):
     _mul_symbol = " \\cdot "
+    max_terms = 6
+    ellipsis = "\\cdots"
 
     def __init__(self):
         super().__init__({"mul_symbol": "dot"})

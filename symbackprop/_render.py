@@ -14,8 +14,8 @@ from __future__ import annotations
 import sympy
 
 from . import _printing as printing
-from ._derivation import E, Derivation, WeightStep
-from ._names import Name
+from ._derivation import E, Derivation, WeightStep, general_form
+from . import _names as names
 
 # ---------------------------------------------------------------- formats
 
@@ -54,7 +54,14 @@ class _Format:
             return self.expr(factors[0])
         return self.mul.join(self.factor(f) for f in factors) or "1"
 
+    ellipsis = "…"
+    max_paths = 4
+
     def total(self, products) -> str:
+        """A sum of terms; more than ``max_paths`` show as the first two, …, the last."""
+        products = list(products)
+        if len(products) > self.max_paths:
+            products = products[:2] + [self.ellipsis] + products[-1:]
         return " + ".join(products)
 
     def name_of(self, ascii_text: str, unicode_text: str) -> str:
@@ -69,6 +76,7 @@ class TextFormat(_Format):
     def __init__(self, ascii_only: bool = False):
         self.ascii_only = ascii_only
         if ascii_only:
+            self.ellipsis = "..."
             self.mul, self.partial_sign, self.eta, self.arrow, self.sum_sign = "*", "d", "eta", "<-", "sum"
 
     def expr(self, e) -> str:
@@ -97,6 +105,7 @@ class TextFormat(_Format):
 
 
 class LatexFormat(_Format):
+    ellipsis = "\\cdots"
     mul = " \\cdot "
     eta = "\\eta"
     arrow = "\\leftarrow"
@@ -122,12 +131,24 @@ class LatexFormat(_Format):
         """Prose with $…$ math as it is (the walk writes inline math with $)."""
         return text
 
+    #: a line of an equation holds about this many characters of visible math
+    line_width = 52
+
+    def _side(self, side: str) -> str:
+        broken = _break(side, self.line_width)
+        if max(_visible(line) for line in broken.split("\\\\\n")) > 1.25 * self.line_width:
+            # nothing to break at (a huge fraction): say so rather than run off the page
+            return "\\text{(too long to typeset; \\texttt{--format json --expanded} has it)}"
+        return broken
+
     def equations(self, content) -> str:
         rows = []
         for label, sides in content:
-            row = sides[0] + " &= " + " \\\\\n  &= ".join(sides[1:])
+            pieces = [sides[0] + " &= " + self._side(sides[1])]
+            pieces += ["  &= " + self._side(side) for side in sides[2:]]
+            row = " \\\\\n".join(pieces)
             if label:
-                row += f" && \\text{{{label}}}"
+                row += f" \\tag*{{\\small {label}}}"
             rows.append(row)
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
@@ -139,6 +160,46 @@ class LatexFormat(_Format):
                 out.append(content if kind == "para" else self.equations(content))
             out.append("")
         return "\n".join(out).rstrip() + "\n"
+
+
+def _visible(s: str) -> int:
+    """Roughly how wide LaTeX math prints: commands count as one character, markup as none."""
+    import re
+    s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), s)
+    s = re.sub(r"\^\{\[[0-9]+\]\}", "", s)
+    s = re.sub(r"\\(left|right|bigl|bigr)", "", s)
+    s = re.sub(r"\\[A-Za-z]+", "x", s)
+    return len(re.sub(r"[{}_ ]", "", s))
+
+
+def _break(s: str, width: int) -> str:
+    """Split a long right side at + − · between groups: lines of align*, \\bigl( \\bigr) spanning them."""
+    if _visible(s) <= width:
+        return s
+    s = s.replace("\\left(", "\\bigl(").replace("\\right)", "\\bigr)")
+    out, line, depth, i = [], "", 0, 0
+    tokens = []
+    while i < len(s):      # split into tokens at the operators that lie outside braces
+        for op in (" + ", " - ", " \\cdot "):
+            if depth == 0 and s.startswith(op, i):
+                tokens.append(op)
+                i += len(op)
+                break
+        else:
+            depth += (s[i] == "{") - (s[i] == "}")
+            if tokens and tokens[-1] not in (" + ", " - ", " \\cdot "):
+                tokens[-1] += s[i]
+            else:
+                tokens.append(s[i])
+            i += 1
+    for tok in tokens:
+        if tok in (" + ", " - ", " \\cdot ") and _visible(line) > width:
+            out.append(line)
+            line = "\\quad " + tok.strip() + " "
+        else:
+            line += tok
+    out.append(line)
+    return " \\\\\n  &\\phantom{=}\\; ".join(out)
 
 
 class MarkdownFormat(LatexFormat):
@@ -163,11 +224,35 @@ def _math(fmt: _Format, s: str) -> str:
     return s if isinstance(fmt, TextFormat) else f"${s}$"
 
 
+def _shown_nodes(d: Derivation, keys):
+    """All of them, or, when the listing is summarised, the first and last node of each layer."""
+    if not _summarised(d):
+        return list(keys), False
+    shown, last = [], {}
+    for key in keys:
+        p = names.parse(key)
+        last[(p.kind, p.layer)] = key
+        if p.indices[0] == 1:
+            shown.append(key)
+    for key in last.values():
+        if key not in shown:
+            shown.append(key)
+    order = list(keys)
+    return sorted(shown, key=order.index), True
+
+
+def _summarised(d: Derivation) -> bool:
+    return len(d.steps) < d.network.n_parameters
+
+
 def _forward(d: Derivation, fmt: _Format):
-    rows = [(None, [fmt.expr(d.symbols[k]), fmt.expr(v)]) for k, v in d.forward.items()]
+    keys, cut = _shown_nodes(d, d.forward)
+    rows = [(None, [fmt.expr(d.symbols[k]), fmt.expr(d.forward[k])]) for k in keys]
     items = [("para", "The inputs are the first layer's activations; each layer's weighted sums "
                       "z feed its activations a.")] if not isinstance(fmt, TextFormat) else []
     items.append(("eqs", rows))
+    if cut:
+        items.append(("para", "(shown for the first and last node of each layer; the others are alike)"))
     defs = []
     for act in dict.fromkeys(d.network.activations):
         if act.definition is not None and not act.inline:
@@ -213,7 +298,10 @@ def _deltas(d: Derivation, fmt: _Format):
     items = [("para", f"The error signal of node j in layer k is {_delta_definition(fmt)}; "
                       f"each hidden {word} is made from the {word}'s of the layer above.")]
     rows = []
+    keys, cut = _shown_nodes(d, [s.delta.name for s in d.delta_steps])
     for step in d.delta_steps:
+        if step.delta.name not in keys:
+            continue
         chain = fmt.total([fmt.mul.join(fmt.partial(p.of, p.by) for p in path) for path in step.chain])
         sides = [fmt.expr(step.delta), fmt.partial(E, step.chain[0][-1].by), chain,
                  fmt.total([fmt.product([p.value for p in path]) for path in step.chain])]
@@ -227,6 +315,8 @@ def _deltas(d: Derivation, fmt: _Format):
             rows = []
     if rows:
         items.append(("eqs", rows))
+    if cut:
+        items.append(("para", "(shown for the first and last node of each layer; the others are alike)"))
     heading = "Error signals " + (fmt.name_of("delta = dE/dz", "δ = ∂E/∂z") if isinstance(fmt, TextFormat)
                                   else "$\\delta = \\partial E / \\partial z$")
     return (heading, items)
@@ -237,7 +327,8 @@ def _weight_block(step: WeightStep, fmt: _Format):
     lhs = fmt.partial(E, p)
     chain = fmt.total([fmt.mul.join(fmt.partial(f.of, f.by) for f in path) for path in step.chain])
     seen, factor_rows = set(), []
-    for path in step.chain:
+    shown = step.chain if len(step.chain) <= fmt.max_paths else step.chain[:2] + step.chain[-1:]
+    for path in shown:
         for f in path:
             if (f.of, f.by) not in seen:
                 seen.add((f.of, f.by))
@@ -261,7 +352,11 @@ def _gradients(d: Derivation, fmt: _Format):
     net = d.network
     items = []
     for step in d.steps:
-        items.append(("para", f"{_math(fmt, fmt.partial(E, step.parameter))}:"))
+        if isinstance(fmt, TextFormat):
+            items.append(("para", f"{fmt.partial(E, step.parameter)}:"))
+        else:
+            head = f"$\\partial E / \\partial {fmt.expr(step.parameter)}$"
+            items.append(("para", f"\\paragraph{{{head}}}" if type(fmt) is LatexFormat else f"**{head}**"))
         items.extend(_weight_block(step, fmt))
     skipped = net.n_parameters - len(d.steps)
     if skipped:
@@ -277,6 +372,47 @@ def _results(d: Derivation, fmt: _Format):
     for step in d.steps:
         rows.append((None, [fmt.partial(E, step.parameter), fmt.product(step.result)]))
     return ("Results", [("eqs", rows)])
+
+
+def _general(d: Derivation, fmt: _Format):
+    g = general_form(d)
+    net, L = d.network, d.network.depth
+    lhs_out = fmt.expr(names.generic("delta", "j", "L"))
+    rows = [(None, [lhs_out, fmt.expr(g.output_delta)])]
+    rows += [(None, [fmt.expr(names.generic("delta", "i", str(k))), fmt.expr(rhs)]) for k, rhs in g.hidden]
+    rows.append((None, [fmt.partial(E, names.generic("w", "ij", "k")), fmt.product(
+        [names.generic("delta", "j", "k+1"), names.generic("a", "i", "k")])]))
+    if net.bias:
+        rows.append((None, [fmt.partial(E, names.generic("b", "j", "k")), fmt.expr(g.bias)]))
+    here = _math(fmt, f"L = {L}")
+    items = [("para", f"Here {here}; every result above is an instance of these "
+                      f"(checked for all {g.checked:,} error signals and parameters):"), ("eqs", rows)]
+    return ("General form", items)
+
+
+def _matrix(d: Derivation, fmt: _Format):
+    net = d.network
+    text_fmt = isinstance(fmt, TextFormat)
+    t = "^T" if (text_fmt and fmt.ascii_only) else ("ᵀ" if text_fmt else "^{\\top}")
+    had = "(.)" if (text_fmt and fmt.ascii_only) else ("⊙" if text_fmt else "\\odot")
+    if text_fmt:
+        rule = [f"{fmt.greek('delta')}[k] = (W[k] {fmt.greek('delta')}[k+1]) {had} g'(z[k])",
+                f"{fmt.partial_sign}E/{fmt.partial_sign}W[k] = a[k] {fmt.greek('delta')}[k+1]{t}"]
+        rows = [(None, [r]) for r in rule]
+    else:
+        rows = [(None, ["\\delta^{[k]}", f"\\left(W^{{[k]}} \\delta^{{[k+1]}}\\right) {had} g'\\left(z^{{[k]}}\\right)"]),
+                (None, ["\\frac{\\partial E}{\\partial W^{[k]}}", f"a^{{[k]}} \\left(\\delta^{{[k+1]}}\\right){t}"])]
+    shapes = ", ".join(f"W[{k}] is {net.layers[k - 1]}×{net.layers[k]}" for k in range(1, net.depth))
+    vectors = ", ".join(f"a[{k}] and δ[{k}] have {n}" if k > 1 else f"a[1] = x has {n}"
+                        for k, n in enumerate(net.layers, start=1))
+    if not text_fmt:
+        shapes = shapes.replace("×", "$\\times$")
+        vectors = vectors.replace("δ", "$\\delta$")
+    elif fmt.ascii_only:
+        shapes, vectors = shapes.replace("×", "x"), vectors.replace("δ", "delta")
+    para = (f"With column vectors per layer and W[k] holding wij[k] in row i (the from-node) and "
+            f"column j (the to-node): {shapes}; {vectors} entries. g' is each layer's own activation derivative.")
+    return ("Matrix form", [("eqs", rows), ("para", para)])
 
 
 def _update(d: Derivation, fmt: _Format):
@@ -321,7 +457,7 @@ def walk(d: Derivation, fmt: _Format) -> str:
     sections = [_forward(d, fmt), _loss(d, fmt), _deltas(d, fmt), _gradients(d, fmt)]
     if len(d.steps) > 1:
         sections.append(_results(d, fmt))
-    sections.append(_update(d, fmt))
+    sections += [_general(d, fmt), _matrix(d, fmt), _update(d, fmt)]
     if d.proof is not None:
         sections.append(_proof(d, fmt))
     return fmt.document(title, subtitle, sections)

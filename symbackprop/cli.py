@@ -15,6 +15,7 @@ from ._check import check as run_check
 from ._compile import CompileError
 from ._derivation import MAX_EXPANDED, derive
 from ._evaluate import evaluate
+from ._document import standalone_drawing, tikz
 from ._equation import parse_equation
 from ._files import OutputError, read_text, write_atomic
 from ._grammar import ParseError
@@ -178,6 +179,22 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch):
     click.echo(check_text(report), nl=False)
     if not report:
         click.get_current_context().exit(1)
+
+
+@cli.command(name="draw")
+@spec_options
+@click.option("--standalone", is_flag=True, help="A complete LaTeX document, not just the tikzpicture.")
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
+def draw_cmd(spec, activation, loss, bias, standalone, output):
+    """The network as a TikZ picture: layers left to right, nodes j[k], weights on the edges.
+
+    \b
+    Examples:
+      symbackprop draw 2-3-1
+      symbackprop draw 784-128-10 --standalone -o net.tex
+    """
+    net = _network(spec, activation, loss, bias)
+    _emit(standalone_drawing(net) if standalone else tikz(net), output)
 
 
 @cli.command(name="verify")

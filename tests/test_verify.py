@@ -110,6 +110,8 @@ def _own_equations(text_lines):
         pieces = [p.strip() for p in line.split(" = ")]
         if len(pieces) < 2 or not pieces[0].startswith(("∂E/∂", "δ")):
             continue
+        if re.search(r"(δ|∂E/∂[wbW])([a-z]|\[)", pieces[0]):   # general and matrix forms
+            continue
         for rhs in pieces[1:]:
             if "∂" not in rhs:
                 yield f"{pieces[0].split()[-1]} = {rhs}"
@@ -134,8 +136,11 @@ def test_own_text_output_verifies(spec, kw):
 def test_own_latex_output_verifies(spec, kw):
     d = sb.derive(spec, **kw)
     checked = 0
-    for row in re.findall(r"^(\\frac\{\\partial E\}.*?&= .*?)(?: && .*)?(?: \\\\)?$", d.to_latex(), re.M):
+    tex = d.to_latex().replace(" \\\\\n  &\\phantom{=}\\; ", " ")     # rejoin broken lines
+    for row in re.findall(r"^(\\frac\{\\partial E\}.*?&= .*?)(?: \\tag\*.*)?(?: \\\\)?$", tex, re.M):
         lhs, rhs = row.split("&=", 1)
+        if "too long to typeset" in rhs or re.search(r"_\{[a-z]|W\^", lhs):   # general, matrix forms
+            continue
         if "\\partial" in rhs:
             continue
         assert sb.verify(d.network, f"{lhs} = {rhs}"), row

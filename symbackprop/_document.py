@@ -1,0 +1,98 @@
+"""The network as a TikZ picture, and the complete LaTeX document around a derivation.
+
+Formatting only: sizes come from the network, equations from the renderers.
+
+>>> from symbackprop._spec import from_spec
+>>> "\\\\begin{tikzpicture}" in tikz(from_spec("2-3-1"))
+True
+"""
+from __future__ import annotations
+
+from ._names import latex_name, plain, Parts
+from ._network import Network
+
+#: layers wider than this are drawn as their first nodes, a vertical ellipsis and the last node
+MAX_DRAWN = 6
+#: edges are labelled with their weights when the network has at most this many
+MAX_LABELLED = 12
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[a4paper,margin=2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\usepackage{tikz}
+\allowdisplaybreaks
+"""
+
+
+def _drawn(n: int) -> list:
+    """Node numbers drawn for a layer of n, with None for the ellipsis."""
+    if n <= MAX_DRAWN:
+        return list(range(1, n + 1))
+    return [1, 2, 3, None, n]
+
+
+def tikz(net: Network) -> str:
+    """A tikzpicture: layers left to right, nodes j[k] as in the seed's figure, weights on edges."""
+    L = net.depth
+    labelled = net.n_weights <= MAX_LABELLED
+    dx, dy = (5.0, 2.2) if labelled else (2.6, 1.1)
+    bottom = -max(len(_drawn(n)) - 1 for n in net.layers) * dy / 2 - 0.9
+    lines = [r"\begin{tikzpicture}[>=stealth,",
+             r"  neuron/.style={circle,draw,minimum size=9mm,inner sep=1pt,font=\small},",
+             r"  weight/.style={font=\scriptsize,inner sep=1pt}]"]
+    positions = {}
+    for k, n in enumerate(net.layers, start=1):
+        drawn = _drawn(n)
+        top = (len(drawn) - 1) * dy / 2
+        for row, j in enumerate(drawn):
+            y = top - row * dy
+            x = (k - 1) * dx
+            if j is None:
+                lines.append(rf"  \node at ({x:.2f},{y:.2f}) {{$\vdots$}};")
+                continue
+            positions[(k, j)] = (x, y)
+            lines.append(rf"  \node[neuron] (n{k}_{j}) at ({x:.2f},{y:.2f}) {{{j}[{k}]}};")
+            if k == 1:
+                lines.append(rf"  \draw[<-] (n{k}_{j}) -- ++(-1.3,0) node[left] {{${latex_name(plain(Parts('x', (j,))))}$}};")
+            if k == L:
+                out = latex_name(plain(Parts("a", (j,), L)))
+                lines.append(rf"  \draw[->] (n{k}_{j}) -- ++(1.3,0) node[right] {{${out}$}};")
+        caption = f"L{k}" + (f" ({n} nodes)" if n > MAX_DRAWN else "")
+        lines.append(rf"  \node[font=\small] at ({(k - 1) * dx:.2f},{bottom:.2f}) {{{caption}}};")
+    for k in range(1, L):
+        for (kk, i) in [p for p in positions if p[0] == k]:
+            for (k2, j) in [p for p in positions if p[0] == k + 1]:
+                edge = rf"  \draw[->] (n{k}_{i}) -- (n{k + 1}_{j})"
+                if labelled:
+                    # near the source, where a node's edges fan out: labels along their own edge
+                    w = latex_name(plain(Parts("w", (i, j), k)))
+                    edge += rf" node[weight,sloped,above,pos=0.2] {{${w}$}}"
+                lines.append(edge + ";")
+    lines.append(r"\end{tikzpicture}")
+    return "\n".join(lines) + "\n"
+
+
+def standalone_drawing(net: Network) -> str:
+    return (PREAMBLE + "\\begin{document}\n\\begin{center}\n" + tikz(net)
+            + "\\end{center}\n\\end{document}\n")
+
+
+def standalone_document(d, body: str) -> str:
+    """A complete article: title, the drawing, then the derivation's sections."""
+    net = d.network
+    shape = "-".join(map(str, net.layers))
+    head = body.split("\n", 2)
+    # the fragment opens with its own \section* title and a subtitle line: the document has \maketitle
+    rest = head[2] if len(head) > 2 else ""
+    acts = ", ".join(dict.fromkeys(a.function_name or a.name for a in net.activations))
+    return (PREAMBLE
+            + f"\\title{{Backpropagation for the {shape} network}}\n"
+            + f"\\author{{activation {acts}; loss {net.loss.name.replace('_', ' ')}; "
+            + f"{'with' if net.bias else 'no'} biases}}\n\\date{{}}\n"
+            + "\\begin{document}\n\\maketitle\n\n"
+            + "\\subsection*{The network}\n"
+            + "Layers $L1$ (the inputs) to $L" + str(net.depth) + "$; node $j$ of layer $k$ is drawn as $j[k]$, "
+            + "and $w_{ij}^{[k]}$ joins node $i$ of layer $k$ to node $j$ of layer $k+1$.\n\n"
+            + "\\begin{center}\n" + tikz(net) + "\\end{center}\n\n"
+            + rest
+            + "\n\\end{document}\n")
