@@ -138,17 +138,27 @@ class Vectorized:
         if reduction not in ("sum", "mean"):
             raise ValueError(f"reduction must be 'sum' or 'mean', not {reduction!r}")
         self.network, self.reduction = net, reduction
-        self.f, self.fprime = [], []
+        self.f, self.fprime, self.prime_of_output = [], [], []
         for act in net.activations:
             if act.name == "softmax":
                 self.f.append(None)
                 self.fprime.append(None)
+                self.prime_of_output.append(False)
+            elif act.derivative_in_output is not None:
+                # f'(z) written through a = f(z) (σ' = a(1 − a), tanh' = 1 − a²): no second transcendental
+                self.f.append(_elementwise(act.apply(_Z), _Z))
+                self.fprime.append(_elementwise(sympy.sympify(act.derivative_in_output(_A)), _A))
+                self.prime_of_output.append(True)
             else:
                 self.f.append(_elementwise(act.apply(_Z), _Z))
                 self.fprime.append(_elementwise(act.prime(_Z), _Z))
+                self.prime_of_output.append(False)
         out: Activation = net.activations[-1]
         L = net.depth
-        delta_one = _node_one(net, d.deltas[names.delta(1, L).name])
+        delta = d.deltas[names.delta(1, L).name]
+        if out.derivative_in_output is not None and not out.inline:
+            delta = delta.xreplace({out.prime(names.zsym(1, L)): out.derivative_in_output(names.asym(1, L))})
+        delta_one = _node_one(net, delta)
         self.output_delta = _elementwise(delta_one, _Z, _A, _T) if delta_one is not None else None
         dE_da = sympy.diff(net.loss.term(names.asym(1, L), names.target(1)), names.asym(1, L))
         self.dE_da = _elementwise(_node_one(net, dE_da), _Z, _A, _T)
@@ -186,9 +196,10 @@ class Vectorized:
             Z.append(z)
             if f is None:                                   # softmax, shifted by the max
                 e = np.exp(z - z.max(axis=1, keepdims=True))
-                A.append(e / e.sum(axis=1, keepdims=True))
+                e /= e.sum(axis=1, keepdims=True)
+                A.append(e)
             else:
-                A.append(np.broadcast_to(f(z), z.shape).astype(float))
+                A.append(_full(f(z), z))
         return Z, A
 
     def __call__(self, W, b, X, T, details: bool = False):
@@ -204,24 +215,38 @@ class Vectorized:
         if self.f[-1] is None:
             shifted = z - z.max(axis=1, keepdims=True)
             la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        per_sample = np.broadcast_to(self.loss_term(z, a, T, la), z.shape).sum(axis=1)
+        per_sample = _full(self.loss_term(z, a, T, la), z).sum(axis=1)
         if self.output_delta is not None:
-            delta = np.broadcast_to(self.output_delta(z, a, T), z.shape).astype(float)
+            delta = _full(self.output_delta(z, a, T), z)
         else:                                               # softmax: Jacobian times ∂E/∂a
-            u = np.broadcast_to(self.dE_da(z, a, T), z.shape)
+            u = _full(self.dE_da(z, a, T), z)
             delta = a * (u - (u * a).sum(axis=1, keepdims=True))
         deltas = [None] * (L + 1)
         deltas[L] = delta
         for k in range(L - 1, 0, -1):
             deltas[k] = deltas[k + 1] @ W[k].T
-            deltas[k] *= self.fprime[k - 1](Z[k])          # δ[k] = (δ[k+1] W[k]ᵀ) ⊙ f'(z[k])
-        scale = 1.0 / len(T) if self.reduction == "mean" else 1.0
-        dW = [(A[k].T @ deltas[k + 1]) * scale for k in range(L)]
-        db = [deltas[k + 1].sum(axis=0) * scale for k in range(L)] if b is not None else None
-        E_total = per_sample.sum() * scale
+            deltas[k] *= self.fprime[k - 1](A[k] if self.prime_of_output[k - 1] else Z[k])  # δ = (δ' Wᵀ) ⊙ f'
+        if len(T) == 1:     # one sample: ∂E/∂W = aᵀδ is an outer product, cheaper broadcast than matmul
+            dW = [np.multiply(A[k].T, deltas[k + 1]) for k in range(L)]
+        else:
+            dW = [A[k].T @ deltas[k + 1] for k in range(L)]
+        db = [deltas[k + 1].sum(axis=0) for k in range(L)] if b is not None else None
+        E_total = per_sample.sum()
+        if self.reduction == "mean":
+            n = len(T)
+            E_total /= n
+            dW = [m / n for m in dW]
+            db = [v / n for v in db] if db is not None else None
         if details:
             return E_total, dW, db, {"Z": Z, "A": A, "delta": deltas, "E": per_sample}
         return E_total, dW, db
+
+
+def _full(value, like):
+    """An elementwise result as an array of ``like``'s shape (constants come back as scalars)."""
+    if isinstance(value, np.ndarray) and value.shape == like.shape:
+        return value
+    return np.broadcast_to(np.asarray(value, dtype=float), like.shape)
 
 
 def _as_list(M):
@@ -231,7 +256,29 @@ def _as_list(M):
     return [np.asarray(m, dtype=float) for m in M]
 
 
+def proxy(net: Network) -> Network:
+    """The smallest network with the same activations, loss and output width.
+
+    Its per-layer expressions (f, f', δ1[L], the loss term) are those of ``net``, so
+    compiling needs only its derivation, not one of every weight.
+    """
+    if all(n == 1 for n in net.layers[:-1]):
+        return net
+    layers = (1,) * (net.depth - 1) + (net.layers[-1],)
+    return Network(layers, net.activations, net.loss, net.bias)
+
+
 def vectorized(net: Network, reduction: str = "sum", derivation: Derivation | None = None) -> Vectorized:
     """The vectorized form for ``net``; the derivation supplies the elementwise parts."""
     from ._derivation import derive
-    return Vectorized(derivation or derive(net, weights=()), reduction)
+    if derivation is None:
+        derivation = derive(proxy(net), weights=())
+        derivation = _Retarget(derivation, net)
+    return Vectorized(derivation, reduction)
+
+
+class _Retarget:
+    """A proxy's derivation, presented as the network's own (only network and deltas are read)."""
+
+    def __init__(self, d: Derivation, net: Network):
+        self.network, self.deltas = net, d.deltas

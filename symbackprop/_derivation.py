@@ -207,31 +207,37 @@ def _shortcut(net: Network, j: int, value, outs, targets):
 def _hidden_deltas(net: Network, k: int):
     """δi[k] = g'(zi[k])·Σ_j wij[k]·δj[k+1], each factor by sympy.diff of the local equations."""
     steps, deltas = [], {}
+    # ∂zj[k+1]/∂ai[k]: sympy.diff of the one term of zj[k+1] that holds ai[k], taken once for the
+    # layer on a representative pair; every pair's term has the same form w·a, so it is w for each
+    w11, a1 = names.weight(1, 1, k), names.asym(1, k)
+    if sympy.diff(w11 * a1, a1) != w11:
+        raise AssertionError(f"∂z/∂a is not the weight in layer {k + 1}")
+    W = names.layer_symbols(net.layers[k - 1], net.layers[k], k)
+    above = [names.delta(j, k + 1) for j in range(1, net.layers[k] + 1)]
+    z_above = [names.zsym(j, k + 1) for j in range(1, net.layers[k] + 1)]
     for i in range(1, net.layers[k - 1] + 1):
         zi, ai = names.zsym(i, k), names.asym(i, k)
         da_dz = sympy.diff(net.activation_value(i, k), zi)
-        chain, terms = [], []
-        for j in range(1, net.layers[k] + 1):
-            # ∂zj[k+1]/∂ai[k] from the one term of zj[k+1] that holds ai[k]
-            dz_da = sympy.diff(names.weight(i, j, k) * ai, ai)
-            chain.append((Partial(E, names.zsym(j, k + 1), names.delta(j, k + 1)),
-                          Partial(names.zsym(j, k + 1), ai, dz_da), Partial(ai, zi, da_dz)))
-            terms.append(dz_da * names.delta(j, k + 1))
-        total = sympy.Add(*terms)
+        row = W[i - 1]
+        chain = tuple((Partial(E, z_above[j], above[j]), Partial(z_above[j], ai, row[j]), Partial(ai, zi, da_dz))
+                      for j in range(len(above)))
+        total = sympy.Add(*[names.product(row[j], above[j]) for j in range(len(above))])
         deltas[names.delta(i, k).name] = da_dz * total
-        steps.append(DeltaStep(names.delta(i, k), tuple(chain), (da_dz, total)))
+        steps.append(DeltaStep(names.delta(i, k), chain, (da_dz, total)))
     return deltas, steps
 
 
 def derive(net: Network, weights=None, expanded: bool | None = None, prove: bool = False,
-           max_weights: int = 30) -> Derivation:
+           max_weights: int = 30, progress=None) -> Derivation:
     """Derive the forward equations, E, every δ and every gradient of ``net``.
 
     weights: plain names whose step-by-step chain rule is wanted (default: every
     parameter, or the first of each layer when there are over ``max_weights``);
     expanded: show the expanded forms (default: up to ``MAX_EXPANDED`` parameters);
-    prove: check every δ form against brute-force ``sympy.diff`` (small nets).
+    prove: check every δ form against brute-force ``sympy.diff`` (small nets);
+    progress: called with 1 after each of the 3·(L−1) layer stages (for a progress bar).
     """
+    tick = progress or (lambda n: None)
     forward = {}
     wsym = {k: names.layer_symbols(net.layers[k - 1], net.layers[k], k) for k in range(1, net.depth)}
     for k in range(2, net.depth + 1):
@@ -250,12 +256,15 @@ def derive(net: Network, weights=None, expanded: bool | None = None, prove: bool
                 forward[names.zsym(j, k).name] = sympy.Add(*terms)
             else:
                 forward[names.asym(j, k).name] = net.activation_value(j, k)
+        tick(1)
     loss = net.loss_value()
     deltas, delta_steps = _output_deltas(net, loss)
+    tick(1)
     for k in range(net.depth - 1, 1, -1):
         d, s = _hidden_deltas(net, k)
         deltas.update(d)
         delta_steps.extend(s)
+        tick(1)
     gradients = {}
     for k in range(1, net.depth):
         # ∂zj[k+1]/∂wij[k] = ai[k] and ∂zj[k+1]/∂bj[k+1] = 1, the same for every j
@@ -267,6 +276,7 @@ def derive(net: Network, weights=None, expanded: bool | None = None, prove: bool
         if net.bias:
             for j, dj in enumerate(above, start=1):
                 gradients[names.bias(j, k + 1).name] = dj
+        tick(1)
     selected = tuple(names.plain(names.parse(w)) for w in weights) if weights else select(net, max_weights)
     d = Derivation(net, forward, loss, deltas, gradients, tuple(delta_steps), selected,
                    expanded_wanted=expanded)

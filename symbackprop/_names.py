@@ -161,7 +161,12 @@ def name_key(sym):
     """The printing key of a Name (None for anything else): rank, layer, node indices."""
     if not isinstance(sym, Name):
         return None
-    p = parse(sym.name)
+    return _key_of(sym.name)
+
+
+@lru_cache(maxsize=None)
+def _key_of(name: str):
+    p = parse(name)
     return (_RANK[p.kind], p.layer or 0, p.indices)
 
 

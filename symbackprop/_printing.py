@@ -16,6 +16,7 @@ import re
 
 import sympy
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from . import _names as names
@@ -54,11 +55,27 @@ class _CheapOrder:
         return " + ".join(head + [self.ellipsis] + tail)
 
     def _print_Mul(self, expr):
-        keys = [names.name_key(f) for f in expr.args]
-        if None not in keys:  # a product of names: no signs, no fractions
-            ordered = [f for _, f in sorted(zip(keys, expr.args), key=lambda kf: kf[0])]
+        # Products of names, with at most one sum and one function call (every z, δ and
+        # gradient): in SymPy's own order (names, the sum, the call) without its costly sort keys.
+        named, sums, calls = [], [], []
+        for f in expr.args:
+            key = names.name_key(f)
+            if key is not None:
+                named.append((key, f))
+            elif isinstance(f, sympy.Add):
+                sums.append(f)
+            elif isinstance(f, sympy.Function) and not isinstance(f, sympy.exp):
+                calls.append(f)
+            else:
+                return super()._print_Mul(expr)
+        if len(sums) > 1 or len(calls) > 1:
+            return super()._print_Mul(expr)
+        ordered = [f for _, f in sorted(named, key=lambda kf: kf[0])]
+        if not sums and not calls:          # the common case, a gradient a·δ: nothing to parenthesise
             return self._mul_symbol.join(self._print(f) for f in ordered)
-        return super()._print_Mul(expr)
+        ordered += sums + calls
+        prec = precedence(expr)
+        return self._mul_symbol.join(self.parenthesize(f, prec, strict=False) for f in ordered)
 
 
 class _Plain(_CheapOrder, StrPrinter):

@@ -72,3 +72,25 @@ def check_text(report: Report) -> str:
             lines.append(f"DISAGREE: {r.pair}, {r.layer}: at {r.worst} {number(r.value)} vs {number(r.other)} "
                          f"(abs error {r.max_abs:.2e}, rel error {r.max_rel:.2e}, tolerance {r.rtol:.0e})")
     return "\n".join(lines) + "\n"
+
+
+def cost_text(net, batch: int, rows) -> str:
+    """The cost table: operations and times, forward against forward + backward."""
+    def fmt(v, spec):
+        return "—" if v is None else format(v, spec)
+    head = ("approach", "forward ops", "fwd+bwd ops", "ratio (ops)", "forward time", "fwd+bwd time", "ratio (time)")
+    body = [(r.approach, fmt(r.forward_ops, ","), fmt(r.total_ops, ","), fmt(r.op_ratio, ".2f"),
+             fmt(r.forward_s and r.forward_s * 1e6, ",.1f") + (" µs" if r.forward_s else ""),
+             fmt(r.total_s and r.total_s * 1e6, ",.1f") + (" µs" if r.total_s else ""), fmt(r.time_ratio, ".2f"))
+            for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    line = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
+    out = [f"Cost of the gradient for {net.describe()} ({net.n_parameters:,} parameters), "
+           f"batch {batch}: multiplications and additions per sample, and median times", "",
+           line.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line.format(*row) for row in body]
+    out.append("")
+    out += [f"note: {r.note}" for r in rows if r.note]
+    out.append("Backprop gets every gradient for about the cost of two forward passes; taking each "
+               "weight's derivative on its own costs about a forward pass per weight.")
+    return "\n".join(out) + "\n"

@@ -13,6 +13,7 @@ import click
 from . import _names as names
 from ._check import check as run_check
 from ._compile import CompileError
+from ._cost import cost
 from ._derivation import MAX_EXPANDED, derive
 from ._evaluate import evaluate
 from ._document import standalone_drawing, tikz
@@ -20,7 +21,7 @@ from ._equation import parse_equation
 from ._files import OutputError, read_text, write_atomic
 from ._grammar import ParseError
 from ._network import SpecError
-from ._report import check_text, evaluation_json, evaluation_text
+from ._report import check_text, cost_text, evaluation_json, evaluation_text
 from ._spec import from_spec
 from ._values import ValuesError, parse_values, read_values_file
 from ._verify import decide
@@ -47,6 +48,28 @@ def _emit(text: str, output: str | None) -> None:
         raise BadInput(str(err)) from None
     except OSError as err:
         raise BadInput(f"cannot write {output}: {err.strerror}; choose another path") from None
+
+
+#: above this many parameters a derivation takes a couple of seconds: show a progress bar
+PROGRESS_FROM = 20_000
+
+
+class _Silent:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+def _progress(net, quiet: bool, stages: int, label: str):
+    """click's progress bar on stderr for long runs; silent for small ones, pipes and --quiet."""
+    if quiet or net.n_parameters < PROGRESS_FROM or not sys.stderr.isatty():
+        return _Silent()
+    return click.progressbar(length=stages, label=label, file=sys.stderr)
 
 
 def spec_options(f):
@@ -83,8 +106,9 @@ def cli():
 @click.option("--max-weights", type=click.IntRange(min=1), default=30, show_default=True,
               help="Above this many parameters, show the steps for one weight per layer.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (whole or not at all) instead of stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalone, prove, expanded,
-               max_weights, output):
+               max_weights, output, quiet):
     """The whole derivation: forward pass, E, every δ and ∂E/∂w, step by step.
 
     \b
@@ -110,15 +134,18 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
         raise BadInput(f"--expanded on {net.n_parameters:,} parameters would be enormous; the limit is 500")
     if standalone and fmt != "latex":
         raise BadInput("--standalone goes with --format latex")
-    d = derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights)
-    if fmt == "text":
-        text = d.to_text(ascii_only=ascii_only)
-    elif fmt == "latex":
-        text = d.to_latex(standalone=standalone)
-    elif fmt == "markdown":
-        text = d.to_markdown()
-    else:
-        text = d.to_json(expanded=expanded)
+    with _progress(net, quiet, stages=3 * (net.depth - 1) + 1, label="deriving") as bar:
+        d = derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights,
+                   progress=bar.update)
+        if fmt == "text":
+            text = d.to_text(ascii_only=ascii_only)
+        elif fmt == "latex":
+            text = d.to_latex(standalone=standalone)
+        elif fmt == "markdown":
+            text = d.to_markdown()
+        else:
+            text = d.to_json(expanded=expanded)
+        bar.update(1)
     _emit(text, output)
     if d.proof is not None and not all(d.proof.values()):
         click.get_current_context().exit(1)
@@ -179,6 +206,28 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch):
     click.echo(check_text(report), nl=False)
     if not report:
         click.get_current_context().exit(1)
+
+
+@cli.command(name="cost")
+@spec_options
+@click.option("--batch", type=click.IntRange(min=1, max=100_000), default=1, show_default=True,
+              help="Samples per call for the timings.")
+@click.option("--repeat", type=click.IntRange(min=1, max=10_000), default=50, show_default=True,
+              help="Timed runs; the table gives medians.")
+def cost_cmd(spec, activation, loss, bias, batch, repeat):
+    """Operation counts and times of backprop against one derivative per weight.
+
+    \b
+    Examples:
+      symbackprop cost 2-3-1 --activation sigmoid
+      symbackprop cost 784-128-10 --activation sigmoid --bias --batch 1024
+    """
+    net = _network(spec, activation, loss, bias)
+    try:
+        rows = cost(net, batch=batch, repeat=repeat)
+    except CompileError as err:
+        raise BadInput(str(err)) from None
+    click.echo(cost_text(net, batch, rows), nl=False)
 
 
 @cli.command(name="draw")

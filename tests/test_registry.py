@@ -62,3 +62,14 @@ def test_softmax_partial_matches_sympy_diff():
 ])
 def test_loss_terms(loss, want):
     assert sympy.expand(LOSSES[loss].term(A, T) - want) == 0
+
+
+@pytest.mark.parametrize("act", [a for a in NAMED if a.numpy_template], ids=lambda a: a.name)
+def test_numpy_template_equals_definition(act):
+    import numpy as np
+    z = np.array([-1000.0, -30.0, -2.5, 0.0, 0.3, 4.0, 30.0, 1000.0])
+    f = sympy.lambdify(Z, act.apply(Z), modules="numpy")
+    exact = np.array([float(act.definition.subs(Z, sympy.Float(v)).evalf(30)) for v in z])
+    with np.errstate(all="raise", under="ignore"):
+        got = f(z)
+    assert np.allclose(got, exact, rtol=1e-14, atol=1e-300)

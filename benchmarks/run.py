@@ -1,0 +1,258 @@
+"""symbackprop's benchmark: prints one Markdown table per target, and the machine it ran on.
+
+    python benchmarks/run.py            (about 5 minutes on 2 cores)
+
+1. Derivation: derive + JSON written, per size, in a fresh process: median time,
+   peak memory, and the log-log slope of time against the number of parameters.
+2. Compiled gradients (symbackprop.compile) against a hand-written NumPy backprop,
+   timed side by side, interleaved; the ratio is of the two medians of one run.
+3. The cost of backprop: (forward + backward) / forward in counted operations and
+   in time, and the same for one lambdified expression per weight (small nets).
+4. Peers: brute-force sympy.diff of the nested E (given up at 60 s), PyTorch
+   autograd and JAX grad under jit when they are installed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import sympy
+
+import symbackprop as sb
+from symbackprop._cost import cost
+
+DERIVE_SIZES = ["78-128-10", "196-128-10", "392-128-10", "784-128-10", "784-256-128-10"]
+COMPILE_SIZES = ["2-3-1", "128-128-10", "784-128-10", "784-256-128-10"]
+BRUTE_SIZES = ["2-3-1", "4-8-4-2", "32-32-10"]
+GIVE_UP = 60
+
+
+def machine() -> str:
+    from importlib.metadata import version
+    return (f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"NumPy {np.__version__}, SymPy {sympy.__version__}, click {version('click')}")
+
+
+def table(head, rows) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    line = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
+    return "\n".join([line.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+                     + [line.format(*map(str, r)) for r in rows])
+
+
+# ---------------------------------------------------------------- 1. derivation
+_DERIVE_CHILD = """
+import json, resource, sys, time
+start = time.perf_counter()
+import symbackprop as sb
+net = sb.network(sys.argv[1], activation="sigmoid", bias=True)
+t0 = time.perf_counter()
+d = sb.derive(net)
+text = d.to_json()
+with open(sys.argv[2], "w") as fh:
+    fh.write(text)
+t1 = time.perf_counter()
+print(json.dumps({"seconds": t1 - t0, "with_start": t1 - start, "gradients": len(d.gradients),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def derivation(rounds: int = 3) -> str:
+    runs = {s: [] for s in DERIVE_SIZES}
+    for _ in range(rounds):                   # interleaved: every size once per round
+        for size in DERIVE_SIZES:
+            out = subprocess.run([sys.executable, "-c", _DERIVE_CHILD, size, "/tmp/symbackprop-bench.json"],
+                                 capture_output=True, text=True, check=True)
+            runs[size].append(json.loads(out.stdout))
+    rows, xs, ys = [], [], []
+    for size in DERIVE_SIZES:
+        t = statistics.median(r["seconds"] for r in runs[size])
+        total = statistics.median(r["with_start"] for r in runs[size])
+        peak = max(r["peak_mb"] for r in runs[size])
+        n = runs[size][0]["gradients"]
+        xs.append(math.log(n))
+        ys.append(math.log(t))
+        rows.append((size, f"{n:,}", f"{t:.2f} s", f"{total:.2f} s", f"{peak:,.0f} MB"))
+    slope = np.polyfit(xs, ys, 1)[0]
+    return ("### 1. Derivation: `derive SPEC --activation sigmoid --bias --format json -o FILE`\n\n"
+            + table(("network", "gradients", "derive + JSON (median)", "with Python start-up", "peak memory"), rows)
+            + f"\n\nLog-log slope of time against gradients: **{slope:.2f}** (1.0 is linear; "
+              f"{rounds} interleaved runs per size, each in a fresh process).\n")
+
+
+# ---------------------------------------------------------------- 2. compiled gradients
+def hand_backprop(W, b, X, T):
+    """Sigmoid, mse, biases: backprop as one writes it by hand with matrix products."""
+    A, Z = [X], []
+    for Wk, bk in zip(W, b):
+        z = A[-1] @ Wk + bk
+        Z.append(z)
+        A.append(1.0 / (1.0 + np.exp(-z)))
+    E = 0.5 * ((A[-1] - T) ** 2).sum()
+    delta = (A[-1] - T) * A[-1] * (1.0 - A[-1])
+    dW, db = [None] * len(W), [None] * len(W)
+    for k in range(len(W) - 1, -1, -1):
+        dW[k] = A[k].T @ delta
+        db[k] = delta.sum(axis=0)
+        if k:
+            delta = (delta @ W[k].T) * A[k] * (1.0 - A[k])
+    return E, dW, db
+
+
+def compiled(batches=(1, 1024)) -> str:
+    rows = []
+    rng = np.random.default_rng(0)
+    for size in COMPILE_SIZES:
+        net = sb.network(size, activation="sigmoid", bias=True)
+        start = time.perf_counter()
+        f = sb.compile(net)
+        compile_s = time.perf_counter() - start
+        L = net.layers
+        W = [rng.normal(0, 1 / math.sqrt(L[k]), (L[k], L[k + 1])) for k in range(len(L) - 1)]
+        b = [rng.normal(0, 0.1, L[k + 1]) for k in range(len(L) - 1)]
+        for batch in batches:
+            X = rng.uniform(-1, 1, (batch, L[0]))
+            T = rng.uniform(0, 1, (batch, L[-1]))
+            mine, E_ref = f(W, b, X, T), hand_backprop(W, b, X, T)
+            assert np.isclose(mine[0], E_ref[0]) and all(np.allclose(p, q) for p, q in zip(mine[1], E_ref[1]))
+            rounds = 200 if batch == 1 else max(10, int(2e7 / (batch * net.n_weights + 1)))
+            times = {"sb": [], "hand": []}
+            for _ in range(rounds):          # interleaved, so both see the same machine load
+                for name, fn in (("sb", f), ("hand", hand_backprop)):
+                    t = time.perf_counter()
+                    fn(W, b, X, T)
+                    times[name].append(time.perf_counter() - t)
+            ms, mh = statistics.median(times["sb"]), statistics.median(times["hand"])
+            rows.append((size, batch, f"{compile_s:.2f} s", f"{ms * 1e6:,.0f} µs", f"{mh * 1e6:,.0f} µs",
+                         f"**{ms / mh:.2f}**"))
+    return ("### 2. Compiled gradients (`symbackprop.compile`) against hand-written NumPy\n\n"
+            + table(("network", "batch", "compile", "symbackprop (median)", "hand-written (median)",
+                     "ratio"), rows)
+            + "\n\nSigmoid, mse, biases; E and all gradients per call; the ratio is of the two medians, "
+              "timed interleaved in the same run.\n")
+
+
+# ---------------------------------------------------------------- 3. cost of backprop
+def cost_table() -> str:
+    rows = []
+    for size in COMPILE_SIZES:
+        net = sb.network(size, activation="sigmoid", bias=True)
+        for batch in (1, 1024):
+            for r in cost(net, batch=batch, repeat=30 if batch == 1 else 5):
+                if r.forward_ops is None:
+                    if batch == 1:
+                        rows.append((size, batch, r.approach, "—", "—", r.note))
+                    continue
+                rows.append((size, batch, r.approach, f"{r.op_ratio:.2f}", f"{r.time_ratio:.2f}",
+                             f"{r.forward_ops:,} → {r.total_ops:,} ops"))
+    return ("### 3. Cost of backprop: (forward + backward) / forward\n\n"
+            + table(("network", "batch", "approach", "ratio (ops)", "ratio (time)", "detail"), rows)
+            + "\n\nOps: multiplications and additions per sample in the generated code. "
+              "`symbackprop cost SPEC` prints this for any network.\n")
+
+
+# ---------------------------------------------------------------- 4. peers
+_BRUTE_CHILD = """
+import sys, time, sympy
+import symbackprop as sb
+d = sb.derive(sys.argv[1])
+nested = d.nested_loss()
+t = time.perf_counter()
+for p in d.network.parameters():
+    sympy.diff(nested, p)
+print(time.perf_counter() - t)
+"""
+
+
+def peers() -> str:
+    rows = []
+    for size in BRUTE_SIZES:
+        net = sb.network(size)
+        t = time.perf_counter()
+        sb.derive(net).to_json(expanded=False)
+        ours = time.perf_counter() - t
+        try:
+            out = subprocess.run([sys.executable, "-c", _BRUTE_CHILD, size], capture_output=True, text=True,
+                                 timeout=GIVE_UP, check=True)
+            brute = f"{float(out.stdout):.2f} s"
+        except subprocess.TimeoutExpired:
+            brute = f"gave up after {GIVE_UP} s"
+        rows.append((size, f"{net.n_weights:,}", f"{ours:.2f} s", brute))
+    text = ("### 4. Peers\n\n" + table(("network", "weights", "symbackprop δ form + JSON",
+                                         "brute-force sympy.diff of the nested E"), rows) + "\n")
+    notes = []
+    net = sb.network("784-128-10", activation="sigmoid", bias=True)
+    rng = np.random.default_rng(0)
+    W = [rng.normal(0, 0.05, (784, 128)), rng.normal(0, 0.05, (128, 10))]
+    b = [np.zeros(128), np.zeros(10)]
+    X, T = rng.uniform(0, 1, (1024, 784)), rng.uniform(0, 1, (1024, 10))
+    f = sb.compile(net)
+    for name, runner in (("PyTorch autograd (CPU)", _torch), ("JAX grad under jit", _jax)):
+        try:
+            peer = runner(W, b, X, T)
+        except ImportError:
+            notes.append(f"{name}: not installed, skipped (not a dependency)")
+            continue
+        ours, theirs = [], []
+        for _ in range(10):
+            t = time.perf_counter()
+            f(W, b, X, T)
+            ours.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            peer()
+            theirs.append(time.perf_counter() - t)
+        notes.append(f"{name}, 784-128-10 batch 1024: {statistics.median(theirs) * 1e3:.1f} ms; "
+                     f"symbackprop {statistics.median(ours) * 1e3:.1f} ms")
+    return text + "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+
+
+def _torch(W, b, X, T):
+    import torch
+    Wt = [torch.tensor(w, requires_grad=True) for w in W]
+    bt = [torch.tensor(v, requires_grad=True) for v in b]
+    Xt, Tt = torch.tensor(X), torch.tensor(T)
+
+    def run():
+        a = Xt
+        for w, v in zip(Wt, bt):
+            a = torch.sigmoid(a @ w + v)
+        E = 0.5 * ((a - Tt) ** 2).sum()
+        return torch.autograd.grad(E, Wt + bt)
+    return run
+
+
+def _jax(W, b, X, T):
+    import jax
+    import jax.numpy as jnp
+
+    def loss(params, X, T):
+        a = X
+        for w, v in params:
+            a = jax.nn.sigmoid(a @ w + v)
+        return 0.5 * ((a - T) ** 2).sum()
+    grad = jax.jit(jax.grad(loss))
+    params = [(jnp.asarray(w), jnp.asarray(v)) for w, v in zip(W, b)]
+    grad(params, X, T)                          # compile once
+
+    def run():
+        return jax.block_until_ready(grad(params, X, T))
+    return run
+
+
+def main() -> None:
+    start = time.perf_counter()
+    print(f"## symbackprop benchmark\n\nMachine: {machine()}\n")
+    for section in (derivation, compiled, cost_table, peers):
+        print(section(), flush=True)
+    print(f"Total benchmark time: {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Issue 8: property-based agreement over random networks (hypothesis).
+
+Profiles: "ci" (the default, 200 examples for the agreement property) and "long"
+(HYPOTHESIS_PROFILE=long, for local runs of thousands).
+"""
+import json
+import os
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symbackprop as sb
+from symbackprop._equation import functions_for, resolver
+from symbackprop._grammar import parse_expression
+
+from .conftest import valid_combinations
+
+settings.register_profile("ci", max_examples=200, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=3000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+NUMERIC = [c for c in valid_combinations() if "g" not in c[:2]]
+
+
+@st.composite
+def networks(draw, numeric=True, max_depth=4, max_width=6):
+    combos = NUMERIC if numeric else valid_combinations()
+    hidden, out, loss = draw(st.sampled_from(combos))
+    depth = draw(st.integers(1, max_depth))                 # layers after the inputs
+    widths = [draw(st.integers(1, max_width)) for _ in range(depth + 1)]
+    if out == "softmax":
+        widths[-1] = max(widths[-1], 2)
+    acts = ",".join([hidden] * (depth - 1) + [out])
+    return sb.network("-".join(map(str, widths)), activation=acts, loss=loss, bias=draw(st.booleans()))
+
+
+@given(networks(), st.integers(0, 2**32 - 1))
+def test_four_computations_agree(net, seed):
+    report = sb.check(net, samples=1, seed=seed)
+    assert report, [str(r) for r in report.failures]
+
+
+@settings(max_examples=60)
+@given(networks(numeric=False, max_depth=3, max_width=4))
+def test_json_round_trips_through_the_parser(net):
+    d = sb.derive(net)
+    data = json.loads(d.to_json())
+    resolve, functions = resolver(net), functions_for(net)
+    for section, exprs in (("forward", d.forward), ("delta", d.deltas), ("gradient", d.gradients)):
+        for name, text in data[section].items():
+            assert parse_expression(text, resolve, functions) == exprs[name], (section, name, text)
+
+
+@settings(max_examples=40)
+@given(networks(numeric=False, max_depth=3, max_width=3), st.data())
+def test_verify_accepts_the_tools_own_answers(net, data):
+    d = sb.derive(net)
+    out = json.loads(d.to_json())
+    names = sorted(out["gradient"])
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
+        assert sb.verify(net, f"dE/d{name} = {out['gradient'][name]}")
+        if "expanded" in out:
+            assert sb.verify(net, f"dE/d{name} = {out['expanded'][name]}")
+
+
+@settings(max_examples=30)
+@given(networks(numeric=False, max_depth=2, max_width=2))
+def test_delta_form_equals_brute_force_on_small_nets(net):
+    proof = sb.prove(sb.derive(net))
+    assert all(proof.values()), proof
+
+
+@settings(max_examples=50)
+@given(st.sampled_from(["sigmoid", "softplus", "tanh"]), st.floats(-1000, 1000))
+def test_large_z_stays_finite(act, w):
+    f = sb.compile(f"1-1", activation=act)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        E, dW, _ = f([np.array([[w]])], None, np.ones((1, 1)), np.array([[0.5]]))
+    assert np.isfinite(E) and np.isfinite(dW[0]).all()
