@@ -15,11 +15,12 @@ from ._check import check as _check
 from ._compile import CompileError, Vectorized, printed_formulas, vectorized
 from ._grammar import ParseError
 from ._spec import from_spec
+from ._rnn import RNN, RNNDerivation, derive_rnn, prove_rnn
 from ._verify import Verdict
 from ._verify import verify as _verify
 
-__all__ = ["network", "derive", "prove", "compile", "check", "verify", "Verdict", "ParseError", "CompileError", "Network", "Derivation", "DeltaStep", "WeightStep",
-           "Partial", "SpecError"]
+__all__ = ["network", "rnn", "derive", "prove", "compile", "check", "verify", "Verdict", "ParseError", "CompileError",
+           "Network", "RNN", "Derivation", "RNNDerivation", "DeltaStep", "WeightStep", "Partial", "SpecError"]
 __version__ = "0.1.0"
 
 
@@ -36,20 +37,39 @@ def network(spec=None, *, activation=None, loss=None, bias=None, layers=None) ->
     return from_spec(spec, activation=activation, loss=loss, bias=bias)
 
 
-def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_weights=30,
-           **options) -> Derivation:
-    """The whole derivation of a network (or of a spec, with ``network``'s options)."""
-    return _derive(_as_network(spec_or_network, options), weights, expanded=expanded, prove=prove,
-                   max_weights=max_weights)
+def rnn(inputs, hidden, outputs, steps, *, activation="g", output_activation="linear", loss="mse",
+        bias=False) -> RNN:
+    """A simple recurrent network unrolled over ``steps`` (a spec file with kind = "rnn" gives the same).
+
+    >>> rnn(2, 3, 1, 4, activation="tanh").describe()
+    'RNN 2-3-1, T = 4, tanh hidden, linear outputs, mse, no biases'
+    """
+    return RNN.build(inputs, hidden, outputs, steps, activation, output_activation, loss, bias)
 
 
-def prove(derivation: Derivation) -> dict:
+def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None,
+           **options):
+    """The whole derivation of a network (or of a spec, with ``network``'s options).
+
+    For a recurrent network, ``truncate=K`` backpropagates through chunks of K steps only.
+    """
+    net = _as_network(spec_or_network, options)
+    if isinstance(net, RNN):
+        return derive_rnn(net, weights, truncate=truncate, prove=prove, max_weights=max_weights)
+    if truncate is not None:
+        raise SpecError("truncate is for recurrent networks only")
+    return _derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights)
+
+
+def prove(derivation) -> dict:
     """name → how its δ form was shown equal to brute-force ``sympy.diff`` (or False)."""
+    if isinstance(derivation, RNNDerivation):
+        return prove_rnn(derivation)
     return prove_all(derivation)
 
 
-def _as_network(spec_or_network, options) -> Network:
-    if isinstance(spec_or_network, Network) and not options:
+def _as_network(spec_or_network, options):
+    if isinstance(spec_or_network, (Network, RNN)) and not options:
         return spec_or_network
     return network(spec_or_network, **options)
 
@@ -67,8 +87,17 @@ def compile(spec_or_network, reduction: str = "sum", **options) -> Vectorized:  
     >>> E, dW, db = f([np.ones((2, 1))], None, np.ones((1, 2)), np.zeros((1, 1)))
     >>> float(E)
     2.0
+
+    For a recurrent network it is ``f(P, X, T, h0=None) -> (E, grads)``, with P and grads
+    mapping "U", "W", "V" (and "b", "c") to arrays, X (batch, steps, inputs), T (batch,
+    steps, outputs); ``truncate=K`` gives truncated BPTT.
     """
-    return vectorized(_as_network(spec_or_network, options), reduction)
+    truncate = options.pop("truncate", None)
+    net = _as_network(spec_or_network, options)
+    if isinstance(net, RNN):
+        from ._rnn_numeric import RNNVectorized
+        return RNNVectorized(net, truncate, reduction)
+    return vectorized(net, reduction)
 
 
 def check(spec_or_network, samples: int = 5, seed: int = 0, batch: int = 1, **options) -> Report:
@@ -76,7 +105,12 @@ def check(spec_or_network, samples: int = 5, seed: int = 0, batch: int = 1, **op
 
     The report is truthy when every pair agrees; ``report.rows`` holds the errors.
     """
-    return _check(_as_network(spec_or_network, options), samples=samples, seed=seed, batch=batch)
+    truncate = options.pop("truncate", None)
+    net = _as_network(spec_or_network, options)
+    if isinstance(net, RNN):
+        from ._rnn_numeric import check_rnn
+        return check_rnn(net, samples=samples, seed=seed, batch=batch, truncate=truncate)
+    return _check(net, samples=samples, seed=seed, batch=batch)
 
 
 def verify(spec_or_network, equation: str, **options) -> Verdict:
@@ -90,4 +124,8 @@ def verify(spec_or_network, equation: str, **options) -> Verdict:
     >>> bool(v), v.diagnosis
     (False, "a missing g'(z1[2]) factor")
     """
-    return _verify(_as_network(spec_or_network, options), equation)
+    net = _as_network(spec_or_network, options)
+    if isinstance(net, RNN):
+        from ._rnn_verify import verify_rnn
+        return verify_rnn(net, equation)
+    return _verify(net, equation)

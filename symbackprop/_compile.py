@@ -59,15 +59,8 @@ def printed_formulas(d: Derivation):
     """
     _check_evaluable(d.network)
     net = d.network
-    ident: dict = {}
-
-    def var(sym) -> sympy.Symbol:
-        return ident.setdefault(sym, sympy.Symbol(f"v{len(ident)}"))
-
     inputs = [*net.parameters(), *[names.asym(i, 1) for i in range(1, net.layers[0] + 1)],
               *[names.target(j) for j in range(1, net.layers[-1] + 1)]]
-    for s in inputs:
-        var(s)
     stages, current, layer = [], [], None
     for key, rhs in d.forward.items():           # one stage per layer's z's, then its a's
         group = (names.parse(key).layer, key[0])
@@ -84,7 +77,22 @@ def printed_formulas(d: Derivation):
     stages += [by_layer[k] for k in sorted(by_layer, reverse=True)]
     grad_syms = {name: sympy.Symbol(f"grad[{name}]") for name in d.gradients}
     stages.append([(grad_syms[n], g) for n, g in d.gradients.items()])
+    return program(inputs, stages)
 
+
+def program(inputs, stages):
+    """NumPy code that assigns each stage's (symbol, right side) in order, from ``inputs``.
+
+    Returns ``run(values) -> results``: values maps the inputs' names to numbers or
+    arrays; results maps every assigned name (``grad[p]`` as ``p``) to its value.
+    """
+    ident: dict = {}
+
+    def var(sym) -> sympy.Symbol:
+        return ident.setdefault(sym, sympy.Symbol(f"v{len(ident)}"))
+
+    for s in inputs:
+        var(s)
     lines, outputs, n_tmp = ["def _evaluate(V):"], [], 0
     for s in inputs:
         lines.append(f"    {var(s)} = V[{s.name!r}]")

@@ -65,8 +65,21 @@ def _product(factors) -> sympy.Expr:
     return reduce(mul, factors, sympy.S.One)
 
 
+class Displays:
+    """Jupyter shows a derivation as LaTeX (or Markdown); str() gives the text."""
+
+    def _repr_latex_(self) -> str:
+        return self.to_latex()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
 @dataclass(frozen=True)
-class Derivation:
+class Derivation(Displays):
     """The whole derivation of one network; every dict is keyed by plain names."""
 
     network: Network
@@ -110,6 +123,19 @@ class Derivation:
             sub[self.symbols[key]] = self.deltas[key].xreplace(sub)
         return sub
 
+    def base_symbols(self) -> list:
+        """The values everything is computed from: parameters, inputs, targets."""
+        net = self.network
+        return [*net.parameters(), *[names.asym(i, 1) for i in range(1, net.layers[0] + 1)],
+                *[names.target(j) for j in range(1, net.layers[-1] + 1)]]
+
+    def target_groups(self) -> list:
+        """Targets that must sum to 1 (softmax with cross-entropy)."""
+        net = self.network
+        if net.activation(net.depth).name == "softmax" and net.loss.name == "cross_entropy":
+            return [[names.target(j) for j in range(1, net.layers[-1] + 1)]]
+        return []
+
     def expanded(self, name: str) -> sympy.Expr:
         """∂E/∂name with every intermediate substituted: in x, t, w, b and g only."""
         return self.gradient(name).xreplace(self.full)
@@ -140,14 +166,6 @@ class Derivation:
         from ._render_json import render_json
         return render_json(self, expanded=expanded)
 
-    def _repr_latex_(self) -> str:
-        return self.to_latex()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def __str__(self) -> str:
-        return self.to_text()
 
 
 # ---------------------------------------------------------------- the derivation
@@ -405,24 +423,30 @@ def prove_all(d: Derivation, which=None) -> dict:
     if net.activation(net.depth).name == "softmax" and net.loss.name == "cross_entropy":
         ts = [names.target(o) for o in range(1, net.layers[-1] + 1)]
         constraint = {ts[-1]: 1 - sympy.Add(*ts[:-1])}
+    return {name: equal_by_algebra(sympy.diff(nested, d.symbols[name]) - d.expanded(name), constraint,
+                                   net.activations)
+            for name in which or [p.name for p in net.parameters()]}
+
+
+def equal_by_algebra(diff: sympy.Expr, constraint: dict, activations) -> str | bool:
+    """Whether ``diff`` (brute force minus δ form) is zero: "expand", "cancel", or False.
+
+    The constraint (targets summing to 1) is applied first; f'(u) is rewritten by the
+    registry's identities (σ' = σ(1 − σ), …), proved in its tests.
+    """
     identities = {}
-    for act in set(net.activations):
+    for act in set(activations):
         if act.derivative_in_output is not None and not act.inline:
             f, fp = act.functions
             identities[fp] = lambda u, f=f, act=act: act.derivative_in_output(f(u))
-    result = {}
-    for name in which or [p.name for p in net.parameters()]:
-        brute = sympy.diff(nested, d.symbols[name])
-        diff = (brute - d.expanded(name)).xreplace(constraint)
-        diff = diff.replace(lambda e: type(e) in identities, lambda e: identities[type(e)](e.args[0]))
-        diff = _atomize(diff)
-        if sympy.expand(diff) == 0:
-            result[name] = "expand"
-        elif sympy.cancel(sympy.together(diff)) == 0:
-            result[name] = "cancel"
-        else:
-            result[name] = False
-    return result
+    diff = diff.xreplace(constraint)
+    diff = diff.replace(lambda e: type(e) in identities, lambda e: identities[type(e)](e.args[0]))
+    diff = _atomize(diff)
+    if sympy.expand(diff) == 0:
+        return "expand"
+    if sympy.cancel(sympy.together(diff)) == 0:
+        return "cancel"
+    return False
 
 
 # ---------------------------------------------------------------- the general form

@@ -96,3 +96,68 @@ def standalone_document(d, body: str) -> str:
             + "\\begin{center}\n" + tikz(net) + "\\end{center}\n\n"
             + rest
             + "\n\\end{document}\n")
+
+
+# ---------------------------------------------------------------- recurrent networks
+def _steps_drawn(T: int) -> list:
+    """Time steps drawn: all up to 5, else 1, 2, 3, an ellipsis (None) and T."""
+    return list(range(1, T + 1)) if T <= 5 else [1, 2, 3, None, T]
+
+
+def rnn_tikz(net) -> str:
+    """The recurrent network unrolled: one column per step, x<t> below, h<t> in the middle, y<t> above."""
+    dx = 2.3
+    lines = [r"\begin{tikzpicture}[>=stealth,",
+             r"  state/.style={rectangle,rounded corners,draw,minimum width=13mm,minimum height=8mm,font=\small},",
+             r"  weight/.style={font=\scriptsize,inner sep=1pt}]"]
+    sizes = {"x": net.inputs, "h": net.hidden, "y": net.outputs}
+    lines.append(r"  \node[state] (h0) at (0,0) {$h^{\langle 0 \rangle}$};")
+    previous = "h0"
+    for n, t in enumerate(_steps_drawn(net.steps), start=1):
+        x = n * dx
+        if t is None:
+            lines.append(rf"  \node (dots) at ({x:.2f},0) {{$\cdots$}};")
+            lines.append(rf"  \draw[->] ({previous}) -- (dots) node[weight,midway,above] {{$W$}};")
+            previous = "dots"
+            continue
+        for kind, y in (("x", -1.8), ("h", 0.0), ("y", 1.8)):
+            lines.append(rf"  \node[state] ({kind}{t}) at ({x:.2f},{y:.2f}) "
+                         rf"{{${kind}^{{\langle {t} \rangle}}$}};")
+        lines.append(rf"  \draw[->] (x{t}) -- (h{t}) node[weight,midway,right] {{$U$}};")
+        lines.append(rf"  \draw[->] (h{t}) -- (y{t}) node[weight,midway,right] {{$V$}};")
+        lines.append(rf"  \draw[->] ({previous}) -- (h{t}) node[weight,midway,above] {{$W$}};")
+        previous = f"h{t}"
+    right = len(_steps_drawn(net.steps)) * dx + 0.9
+    for kind, y in (("x", -1.8), ("h", 0.0), ("y", 1.8)):
+        word = {"x": "input", "h": "hidden", "y": "output"}[kind]
+        n = sizes[kind]
+        word += "" if kind == "h" or n == 1 else "s"
+        lines.append(rf"  \node[font=\scriptsize,anchor=west] at ({right:.2f},{y:.2f}) {{{n} {word}}};")
+    lines.append(r"\end{tikzpicture}")
+    return "\n".join(lines) + "\n"
+
+
+def standalone_rnn_drawing(net) -> str:
+    return (PREAMBLE + "\\begin{document}\n\\begin{center}\n" + rnn_tikz(net)
+            + "\\end{center}\n\\end{document}\n")
+
+
+def standalone_rnn_document(d, body: str) -> str:
+    """A complete article for a recurrent network: title, the unrolled drawing, the derivation."""
+    net = d.network
+    head = body.split("\n", 2)
+    rest = head[2] if len(head) > 2 else ""
+    hidden = net.activation.function_name or net.activation.name
+    out = net.output_activation.function_name or net.output_activation.name
+    return (PREAMBLE
+            + f"\\title{{Backpropagation through time for the {net.shape()} recurrent network, $T = {net.steps}$}}\n"
+            + f"\\author{{hidden activation {hidden}; outputs {out}\\\\ loss {net.loss.name.replace('_', ' ')}; "
+            + f"{'with' if net.bias else 'no'} biases"
+            + (f"; truncated to {d.truncate} steps" if d.truncate else "") + "}\n\\date{}\n"
+            + "\\begin{document}\n\\maketitle\n\n"
+            + "\\subsection*{The network, unrolled}\n"
+            + "Each column is one time step; the same $U$, $W$, $V$ act at every step, with $U$ holding $u_{ij}$ "
+            + "in row $i$ and column $j$ (likewise $W$, $V$).\n\n"
+            + "\\begin{center}\n" + rnn_tikz(net) + "\\end{center}\n\n"
+            + rest
+            + "\n\\end{document}\n")

@@ -97,6 +97,8 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
             sup = sup.strip()
             if re.fullmatch(r"\[\s*[0-9]+\s*\]", sup):          # a layer: w_{11}^{[2]}
                 out.append(sup.replace(" ", ""))
+            elif re.fullmatch(r"\\langle\s*[0-9]+\s*\\rangle", sup):    # a time step: h_{1}^{\langle 2 \rangle}
+                out.append("<" + re.sub(r"[^0-9]", "", sup) + ">")
             elif out and out[-1].endswith("e") and (len(out[-1]) == 1 or not out[-1][-2].isalpha()):
                 out[-1] = out[-1][:-1] + f"exp({latex_to_plain(sup, depth + 1)})"   # e^{u}
             else:

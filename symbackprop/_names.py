@@ -68,7 +68,17 @@ def parse(text: str) -> Parts:
     if (layer is None) != (kind not in _LAYERED):
         where = "needs a layer in brackets, e.g. " + kind + "1[2]" if layer is None else "takes no layer"
         raise NameError_(f"'{text}': {kind} {where}")
-    want = 2 if kind in _TWO_INDEX else 1
+    indices = split_indices(text, kind, digits, 2 if kind in _TWO_INDEX else 1, f"[{layer}]")
+    if layer is not None and int(layer) < 1:
+        raise NameError_(f"'{text}': layers are counted from 1")
+    return Parts(kind, indices, None if layer is None else int(layer))
+
+
+def split_indices(text: str, kind: str, digits: str, want: int, suffix: str = "") -> tuple[int, ...]:
+    """The node indices in ``digits`` (``12`` or ``12,3``), ``want`` of them, each ≥ 1.
+
+    suffix: what follows the indices in the name (``[2]``, ``<3>``), for the messages.
+    """
     if "," in digits:
         indices = tuple(int(p) for p in digits.split(","))
     elif want == 1:
@@ -76,14 +86,14 @@ def parse(text: str) -> Parts:
     elif len(digits) == 2:
         indices = (int(digits[0]), int(digits[1]))
     elif len(digits) < 2:
-        raise NameError_(f"'{text}': {kind} takes 2 node indices, e.g. {kind}11[{layer}]")
+        raise NameError_(f"'{text}': {kind} takes 2 node indices, e.g. {kind}11{suffix}")
     else:
         raise NameError_(
             f"'{text}' can be read more than one way: separate the two node indices with a comma, "
-            f"e.g. {kind}{digits[0]},{digits[1:]}[{layer}] or {kind}{digits[:-1]},{digits[-1]}[{layer}]")
-    if len(indices) != want or min(indices) < 1 or (layer is not None and int(layer) < 1):
+            f"e.g. {kind}{digits[0]},{digits[1:]}{suffix} or {kind}{digits[:-1]},{digits[-1]}{suffix}")
+    if len(indices) != want or min(indices) < 1:
         raise NameError_(f"'{text}': {kind} takes {want} node index(es) counted from 1")
-    return Parts(kind, indices, None if layer is None else int(layer))
+    return indices
 
 
 def latex_name(name: str) -> str:
@@ -158,10 +168,14 @@ Name.sort_key = _sort_key
 
 
 def name_key(sym):
-    """The printing key of a Name (None for anything else): rank, layer, node indices."""
-    if not isinstance(sym, Name):
-        return None
-    return _key_of(sym.name)
+    """The printing key of a name (None for anything else): rank, layer, node indices.
+
+    Other kinds of names (the recurrent network's) give theirs by a ``print_key`` method.
+    """
+    if isinstance(sym, Name):
+        return _key_of(sym.name)
+    key = getattr(sym, "print_key", None)
+    return key() if key is not None else None
 
 
 @lru_cache(maxsize=None)

@@ -72,14 +72,28 @@ def split_activations(text: str):
     return parts[0] if len(parts) == 1 else parts
 
 
-def from_spec(spec, activation=None, loss=None, bias=None) -> Network:
-    """A Network from a compact string, a spec file path, or a Network (options override)."""
+def from_spec(spec, activation=None, loss=None, bias=None):
+    """A Network (or an RNN, for a file with kind = "rnn") from a compact string, a spec
+    file path, or a network (options override)."""
+    from ._rnn import RNN, from_data
+    if isinstance(spec, RNN):
+        if activation is None and loss is None and bias is None:
+            return spec
+        return from_data(spec.as_dict(), "the network", split_activations(activation) if activation else None,
+                         loss, bias)
     if isinstance(spec, Network):
         if activation is None and loss is None and bias is None:
             return spec
         data = spec.as_dict()
     elif isinstance(spec, Path) or (isinstance(spec, str) and re.search(r"\.(toml|json|ya?ml)\Z", spec, re.I)):
-        data = _check_keys(_read_file(Path(spec)), f"spec file {str(spec)!r}")
+        source = f"spec file {str(spec)!r}"
+        data = _read_file(Path(spec))
+        if "kind" in data:
+            if data["kind"] == "rnn":
+                return from_data(data, source, split_activations(activation) if activation else None, loss, bias)
+            raise SpecError(f"{source}: kind = {data['kind']!r}; write kind = \"rnn\" for a recurrent network, "
+                            "or leave kind out for a feedforward one")
+        data = _check_keys(data, source)
     elif isinstance(spec, str):
         text = spec.strip()
         if not _COMPACT.match(text):

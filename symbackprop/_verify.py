@@ -79,10 +79,9 @@ def _deltas_expanded(d: Derivation, expr: sympy.Expr, keep_outputs: bool = False
 
     keep_outputs: leave the output layer's δ's as they are (each term is then one path).
     """
-    L = d.network.depth
     deltas = {d.symbols[k]: v for k, v in d.deltas.items()
-              if not (keep_outputs and names.parse(k).layer == L)}
-    for _ in range(d.network.depth):
+              if not (keep_outputs and names.parse(k).layer == d.network.depth)}
+    for _ in range(len(deltas) + 1):
         new = expr.xreplace(deltas)
         if new == expr:
             break
@@ -96,9 +95,7 @@ class _Sampler:
 
     def __init__(self, d: Derivation, seed: int = 0):
         self.d, self.rng = d, np.random.default_rng(seed)
-        net = d.network
-        self.symbols = [*net.parameters(), *[names.asym(i, 1) for i in range(1, net.layers[0] + 1)],
-                        *[names.target(j) for j in range(1, net.layers[-1] + 1)], ETA]
+        self.symbols = [*d.base_symbols(), ETA]
         n = POINTS
         self.values = {}
         for s in self.symbols:
@@ -111,8 +108,7 @@ class _Sampler:
                 self.values[s] = self.rng.uniform(0.05, 0.95, n)
             else:
                 self.values[s] = self.rng.normal(0.0, 1.0, n)
-        if net.activation(net.depth).name == "softmax" and net.loss.name == "cross_entropy":
-            ts = [names.target(j) for j in range(1, net.layers[-1] + 1)]
+        for ts in d.target_groups():
             total = sum(self.values[t] for t in ts)
             for t in ts:                     # targets summing to 1, as the shortcut δ = a − t needs
                 self.values[t] = self.values[t] / total
@@ -217,9 +213,13 @@ def _mistakes(d: Derivation, eq: Equation, expected: sympy.Expr):
 
 
 # ---------------------------------------------------------------- deciding
-def decide(d: Derivation, eq: Equation, seed: int = 0) -> Verdict:
-    """Right or wrong, with a counterexample and a diagnosis."""
-    expected = expected_for(d, eq)
+def decide(d: Derivation, eq: Equation, seed: int = 0, rules=None) -> Verdict:
+    """Right or wrong, with a counterexample and a diagnosis.
+
+    rules: (expected_for, mistakes) for another kind of network (the recurrent one's).
+    """
+    expected_of, mistakes = rules or (expected_for, _mistakes)
+    expected = expected_of(d, eq)
     sampler = _sampler(d, seed)
     want = sampler.evaluate(expected)
     yours = sampler.evaluate(eq.rhs)
@@ -233,7 +233,7 @@ def decide(d: Derivation, eq: Equation, seed: int = 0) -> Verdict:
              for s in sorted(used, key=sympy.default_sort_key) if s in sampler.values}
     counter = {"point": point, "yours": float(yours[n]), "expected": float(want[n])}
     diagnosis = None
-    for name, wrong in _mistakes(d, eq, expected):
+    for name, wrong in mistakes(d, eq, expected):
         if _agree(yours, sampler.evaluate(wrong)).all():
             diagnosis = name
             break

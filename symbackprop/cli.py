@@ -21,6 +21,7 @@ from ._equation import parse_equation
 from ._files import OutputError, read_text, write_atomic
 from ._grammar import ParseError
 from ._network import SpecError
+from ._rnn import RNN, derive_rnn, expandable
 from ._report import check_text, cost_text, evaluation_json, evaluation_text
 from ._spec import from_spec
 from ._values import ValuesError, parse_values, read_values_file
@@ -105,10 +106,12 @@ def cli():
               help=f"Show the forms in x, t, w, b and g only (default: for ≤ {MAX_EXPANDED} parameters).")
 @click.option("--max-weights", type=click.IntRange(min=1), default=30, show_default=True,
               help="Above this many parameters, show the steps for one weight per layer.")
+@click.option("--truncate", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Recurrent networks: backpropagate through chunks of K steps only (truncated BPTT).")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (whole or not at all) instead of stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalone, prove, expanded,
-               max_weights, output, quiet):
+               max_weights, truncate, output, quiet):
     """The whole derivation: forward pass, E, every δ and ∂E/∂w, step by step.
 
     \b
@@ -125,26 +128,25 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
         except names.NameError_ as err:
             raise BadInput(f"--weight: {err}") from None
         if not known:
-            raise BadInput(f"--weight {w}: no such weight or bias in {net.describe()}; "
-                           f"weights run from w11[1] to wij[{net.depth - 1}]")
+            where = "the weights are uij, wij, vij (and bj, cj)" if isinstance(net, RNN) else \
+                f"weights run from w11[1] to wij[{net.depth - 1}]"
+            raise BadInput(f"--weight {w}: no such weight or bias in {net.describe()}; {where}")
+    if standalone and fmt != "latex":
+        raise BadInput("--standalone goes with --format latex")
+    if isinstance(net, RNN):
+        _derive_rnn(net, weights, fmt, ascii_only, standalone, prove, expanded, max_weights, truncate, output)
+        return
+    if truncate is not None:
+        raise BadInput("--truncate is for recurrent networks (a spec file with kind = \"rnn\")")
     if prove and net.n_parameters > MAX_EXPANDED:
         raise BadInput(f"--prove works on networks of at most {MAX_EXPANDED} parameters; "
                        f"this one has {net.n_parameters:,}: use check for larger ones")
     if expanded and net.n_parameters > 500:
         raise BadInput(f"--expanded on {net.n_parameters:,} parameters would be enormous; the limit is 500")
-    if standalone and fmt != "latex":
-        raise BadInput("--standalone goes with --format latex")
     with _progress(net, quiet, stages=3 * (net.depth - 1) + 1, label="deriving") as bar:
         d = derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights,
                    progress=bar.update)
-        if fmt == "text":
-            text = d.to_text(ascii_only=ascii_only)
-        elif fmt == "latex":
-            text = d.to_latex(standalone=standalone)
-        elif fmt == "markdown":
-            text = d.to_markdown()
-        else:
-            text = d.to_json(expanded=expanded)
+        text = _written(d, fmt, ascii_only, standalone, expanded)
         bar.update(1)
     _emit(text, output)
     if d.proof is not None and not all(d.proof.values()):
@@ -154,6 +156,41 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
 cli.add_command(derive_cmd, name="derive")
 
 
+def _derive_rnn(net, weights, fmt, ascii_only, standalone, prove, expanded, max_weights, truncate, output):
+    if (prove or expanded) and not expandable(net):
+        what = "--prove" if prove else "--expanded"
+        raise BadInput(f"{what} works on recurrent networks of at most 40 parameters and 4 steps; this one has "
+                       f"{net.n_parameters} parameters and {net.steps} steps: use check for larger ones")
+    if prove and truncate is not None:
+        raise BadInput("--prove checks the full gradient against brute force: leave out --truncate")
+    try:
+        d = derive_rnn(net, [names_of(net, w) for w in weights] or None, truncate=truncate, prove=prove,
+                       max_weights=max_weights)
+    except SpecError as err:
+        raise BadInput(str(err)) from None
+    _emit(_written(d, fmt, ascii_only, standalone, expanded), output)
+    if d.proof is not None and not all(d.proof.values()):
+        click.get_current_context().exit(1)
+
+
+def _written(d, fmt, ascii_only, standalone, expanded) -> str:
+    """The derivation in the chosen format."""
+    if fmt == "text":
+        return d.to_text(ascii_only=ascii_only)
+    if fmt == "latex":
+        return d.to_latex(standalone=standalone)
+    if fmt == "markdown":
+        return d.to_markdown()
+    return d.to_json(expanded=expanded)
+
+
+def names_of(net, w: str) -> str:
+    """A recurrent network's parameter name in its plain form (δ → delta, spaces gone)."""
+    from ._rnn import parse_name, sym
+    kind, indices, t = parse_name(w)
+    return sym(kind, *indices, t=t).name
+
+
 @cli.command(name="eval")
 @spec_options
 @click.option("--values", "values_file", required=True, metavar="FILE",
@@ -161,8 +198,12 @@ cli.add_command(derive_cmd, name="derive")
 @click.option("--lr", type=float, default=None, metavar="ETA", help="Also show the parameters after one step.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--ascii", "ascii_only", is_flag=True, help="Text in ASCII.")
+@click.option("--truncate", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Recurrent networks: also the truncated gradient (chunks of K steps) and its distance from the full one.")
+@click.option("--report", is_flag=True,
+              help="Recurrent networks: per step, the size of dE/dh<t> and of dh<T>/dh<t> (vanishing or exploding).")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, output):
+def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, truncate, report, output):
     """Numbers: forward values, E, every δ and gradient (and, with --lr, one update).
 
     \b
@@ -173,6 +214,18 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, out
     net = _network(spec, activation, loss, bias)
     if lr is not None and (not math.isfinite(lr) or lr < 0):
         raise BadInput(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
+    if isinstance(net, RNN):
+        from ._rnn_numeric import evaluate_rnn, parse_rnn_values, rnn_evaluation_json, rnn_evaluation_text
+        try:
+            values = parse_rnn_values(net, read_values_file(values_file))
+            result = evaluate_rnn(net, values, lr, truncate, report)
+        except (ValuesError, CompileError) as err:
+            raise BadInput(str(err)) from None
+        _emit(rnn_evaluation_json(result) if fmt == "json" else rnn_evaluation_text(result, ascii_only), output)
+        return
+    if truncate is not None or report:
+        raise BadInput(f"{'--truncate' if truncate is not None else '--report'} is for recurrent networks "
+                       "(a spec file with kind = \"rnn\")")
     try:
         values = parse_values(net, read_values_file(values_file))
         result = evaluate(net, values, lr)
@@ -188,7 +241,9 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, out
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random points.")
 @click.option("--batch", type=click.IntRange(min=1, max=100_000), default=1, show_default=True,
               help="Samples per point (E and gradients are sums over them).")
-def check_cmd(spec, activation, loss, bias, samples, seed, batch):
+@click.option("--truncate", type=click.IntRange(min=1), default=None, metavar="K",
+              help="Recurrent networks: check truncated BPTT (chunks of K steps).")
+def check_cmd(spec, activation, loss, bias, samples, seed, batch, truncate):
     """Cross-check printed formulas, vectorized code, a NumPy reference and finite differences.
 
     Exit 0 when every pair agrees within its tolerance, 1 when any does not.
@@ -200,7 +255,13 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch):
     """
     net = _network(spec, activation, loss, bias)
     try:
-        report = run_check(net, samples=samples, seed=seed, batch=batch)
+        if isinstance(net, RNN):
+            from ._rnn_numeric import check_rnn
+            report = check_rnn(net, samples=samples, seed=seed, batch=batch, truncate=truncate)
+        elif truncate is not None:
+            raise BadInput("--truncate is for recurrent networks (a spec file with kind = \"rnn\")")
+        else:
+            report = run_check(net, samples=samples, seed=seed, batch=batch)
     except CompileError as err:
         raise BadInput(str(err)) from None
     click.echo(check_text(report), nl=False)
@@ -223,6 +284,9 @@ def cost_cmd(spec, activation, loss, bias, batch, repeat):
       symbackprop cost 784-128-10 --activation sigmoid --bias --batch 1024
     """
     net = _network(spec, activation, loss, bias)
+    if isinstance(net, RNN):
+        raise BadInput("cost compares backprop with one derivative per weight for feedforward networks; for a "
+                       "recurrent network use eval --report or check")
     try:
         rows = cost(net, batch=batch, repeat=repeat)
     except CompileError as err:
@@ -243,6 +307,10 @@ def draw_cmd(spec, activation, loss, bias, standalone, output):
       symbackprop draw 784-128-10 --standalone -o net.tex
     """
     net = _network(spec, activation, loss, bias)
+    if isinstance(net, RNN):
+        from ._document import rnn_tikz, standalone_rnn_drawing
+        _emit(standalone_rnn_drawing(net) if standalone else rnn_tikz(net), output)
+        return
     _emit(standalone_drawing(net) if standalone else tikz(net), output)
 
 
@@ -275,14 +343,18 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
                 lines.append((f"{file_}:{n}", line))
     if not lines:
         raise BadInput("no equation given: pass one in quotes, e.g. \"dE/dw11[2] = delta1[3]*a1[2]\", or --file FILE")
-    d = derive(net, weights=())
+    if isinstance(net, RNN):
+        from ._rnn_verify import RULES, parse_rnn_equation
+        d, parse, rules = derive_rnn(net, weights=()), parse_rnn_equation, RULES
+    else:
+        d, parse, rules = derive(net, weights=()), parse_equation, None
     parsed = []
     for where, line in lines:            # read them all before deciding any: bad input is exit 2
         try:
-            parsed.append(parse_equation(net, line))
+            parsed.append(parse(net, line))
         except ParseError as err:
             raise BadInput(f"{where}: {err}") from None
-    verdicts = [decide(d, eq) for eq in parsed]
+    verdicts = [decide(d, eq, rules=rules) for eq in parsed]
     for v in verdicts:
         click.echo(str(v))
     if not all(verdicts):

@@ -50,3 +50,16 @@ def test_pasted_verify_output_is_real(cli_run):
     pasted = README.split(marker, 1)[1].split("```", 1)[0]
     result = cli_run("verify", "2-3-1", "dE/dw11[1] = δ1[3]·w11[2]·g'(z1[2])·x1", "dE/dw21[1] = δ1[3]·w11[2]·x2")
     assert result.exit_code == 1 and result.output == pasted
+
+
+def test_every_pasted_command_output_is_real(cli_run, monkeypatch):
+    """Each block marked "output of: symbackprop …" is what that command prints now."""
+    import shlex
+    monkeypatch.chdir(ROOT)
+    blocks = re.findall(r"<!-- output of: symbackprop (.*?) -->\n```text\n(.*?)```", README, re.S)
+    assert len(blocks) >= 4
+    for command, pasted in blocks:
+        args = shlex.split(command)
+        if args[0] == "cost":          # its timings change from run to run; its op counts are tested
+            continue
+        assert cli_run(*args).output == pasted, command

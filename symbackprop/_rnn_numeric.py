@@ -1,0 +1,476 @@
+"""Numbers for recurrent networks: compiled BPTT, printed formulas, check, values, eval.
+
+The vectorized form takes its elementwise parts (g, g', ∂E/∂o at the outputs, the
+loss term) from the derivation of a one-step proxy, exactly as the feedforward
+compile does; the sums over nodes and steps are matrix products in a loop over time.
+
+>>> import numpy as np
+>>> from symbackprop._rnn import RNN
+>>> f = RNNVectorized(RNN.build(1, 1, 1, 2, activation="linear"))
+>>> E, g = f({"U": [[1.0]], "W": [[0.0]], "V": [[1.0]]}, np.ones((1, 2, 1)), np.zeros((1, 2, 1)))
+>>> float(E), float(g["U"][0, 0])
+(1.0, 2.0)
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from ._check import TOLERANCES, Report, Row
+from ._compile import CompileError, Vectorized, _full, program
+from ._network import Network
+from ._rnn import E, RNN, RNNDerivation, derive_rnn, flows, parse_name, sym
+from ._rnn_reference import bptt
+from ._values import ValuesError, _number
+
+GROUPS = ("U", "W", "V", "b", "c")
+LETTER = {"U": "u", "W": "w", "V": "v", "b": "b", "c": "c"}
+
+
+def _check_truncate(truncate):
+    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1):
+        raise ValueError(f"truncate = {truncate!r}: give a whole number of steps ≥ 1")
+
+
+class RNNVectorized:
+    """f(P, X, T, h0=None) -> (E, grads): BPTT as matrix code; P and grads map U, W, V (b, c) to arrays.
+
+    X is (batch, steps, inputs), T (batch, steps, outputs), h0 (batch, hidden) or (hidden,);
+    E and the gradients are sums over the batch (means with reduction="mean").
+    """
+
+    def __init__(self, net: RNN, truncate: int | None = None, reduction: str = "sum"):
+        _check_truncate(truncate)
+        if reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', not {reduction!r}")
+        for where, act in (("hidden", net.activation), ("output", net.output_activation)):
+            if act.name == "g":
+                raise CompileError(f"the {where} activation is the generic g, which has no numbers: "
+                                   "choose one, e.g. activation = \"tanh\"")
+        from ._derivation import derive
+        proxy = Network((1, 1, net.outputs), net.activations, net.loss, False)
+        self.parts = Vectorized(derive(proxy, weights=()))
+        self.network, self.truncate, self.reduction = net, truncate, reduction
+
+    def _params(self, P):
+        net = self.network
+        P = {k: np.asarray(v, dtype=float) for k, v in P.items()}
+        want = {"U": (net.inputs, net.hidden), "W": (net.hidden, net.hidden), "V": (net.hidden, net.outputs)}
+        if net.bias:
+            want.update({"b": (net.hidden,), "c": (net.outputs,)})
+        for key, shape in want.items():
+            if key not in P or P[key].shape != shape:
+                raise ValueError(f"P[{key!r}] must have shape {shape}")
+        return P
+
+    def run(self, P, X, T, h0=None, details: bool = False):
+        net, parts = self.network, self.parts
+        P = self._params(P)
+        X, T = np.asarray(X, dtype=float), np.asarray(T, dtype=float)
+        n = X.shape[0]
+        if X.shape != (n, net.steps, net.inputs) or T.shape != (n, net.steps, net.outputs):
+            raise ValueError(f"X must be (batch, {net.steps}, {net.inputs}) and T (batch, {net.steps}, {net.outputs})")
+        f, fp, of_output = parts.f[0], parts.fprime[0], parts.prime_of_output[0]
+        h = np.zeros((n, net.hidden)) if h0 is None else np.broadcast_to(np.asarray(h0, dtype=float), (n, net.hidden))
+        Hs, Ss, Os, Ys, errors = [h], [None], [None], [None], [None]
+        total = 0.0
+        for t in range(1, net.steps + 1):
+            s = X[:, t - 1] @ P["U"] + Hs[-1] @ P["W"]
+            if net.bias:
+                s = s + P["b"]
+            h = _full(f(s), s)
+            o = h @ P["V"]
+            if net.bias:
+                o = o + P["c"]
+            y, la = self._output(o)
+            target = T[:, t - 1]
+            total += _full(parts.loss_term(o, y, target, la), o).sum()
+            if parts.output_delta is not None:
+                e = _full(parts.output_delta(o, y, target), o)
+            else:                                      # softmax without the shortcut: Jacobian times ∂E/∂y
+                u = _full(parts.dE_da(o, y, target), o)
+                e = y * (u - (u * y).sum(axis=1, keepdims=True))
+            Ss.append(s), Hs.append(h), Os.append(o), Ys.append(y), errors.append(e)
+        grads = {k: np.zeros_like(P[k]) for k in P if k in GROUPS}
+        deltas, dEdh = [None] * (net.steps + 2), [None] * (net.steps + 1)
+        for t in range(net.steps, 0, -1):
+            dh = errors[t] @ P["V"].T
+            if flows(net, t, self.truncate):
+                dh = dh + deltas[t + 1] @ P["W"].T
+            dEdh[t] = dh
+            delta = dh * fp(Hs[t] if of_output else Ss[t])
+            deltas[t] = delta
+            grads["U"] += X[:, t - 1].T @ delta
+            grads["W"] += Hs[t - 1].T @ delta
+            grads["V"] += Hs[t].T @ errors[t]
+            if net.bias:
+                grads["b"] += delta.sum(axis=0)
+                grads["c"] += errors[t].sum(axis=0)
+        if self.reduction == "mean":
+            total /= n
+            grads = {k: v / n for k, v in grads.items()}
+        if details:
+            return total, grads, {"s": Ss, "h": Hs, "o": Os, "y": Ys, "error": errors, "delta": deltas, "dE/dh": dEdh}
+        return total, grads
+
+    __call__ = run
+
+    def _output(self, o):
+        f_out = self.parts.f[1]
+        if f_out is not None:
+            return _full(f_out(o), o), 0.0
+        shifted = o - o.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        return e / total, shifted - np.log(total)
+
+    def loss(self, P, X, T, h0=None) -> float:
+        return self.run(P, X, T, h0)[0]
+
+    def jacobian_products(self, P, info, sample: int = 0):
+        """‖∂h<T>/∂h<t>‖₂ for t = T … 0, and ‖∂E/∂h<t>‖₂ for t = T … 1, for one sample."""
+        net, parts = self.network, self.parts
+        fp, of_output = parts.fprime[0], parts.prime_of_output[0]
+        W = np.asarray(P["W"], dtype=float)
+        product = np.eye(net.hidden)
+        rows = []
+        for t in range(net.steps, -1, -1):
+            dEdh = float(np.linalg.norm(info["dE/dh"][t][sample])) if t >= 1 else None
+            rows.append((t, dEdh, float(np.linalg.norm(product, 2))))
+            if t >= 1:
+                g = _full(fp(info["h"][t] if of_output else info["s"][t]), info["s"][t])[sample]
+                product = product @ (g[:, None] * W.T)      # ∂h<t>/∂h<t-1>: row j, column i = g'(sj<t>)·wij
+        return rows
+
+
+# ---------------------------------------------------------------- printed formulas
+def printed_formulas_rnn(d: RNNDerivation):
+    """The derivation's printed assignments, in order, as NumPy code (see ``_compile.program``)."""
+    net = d.network
+    if "g" in (net.activation.name, net.output_activation.name):
+        raise CompileError("the generic activation g has no numbers: choose one, e.g. activation = \"tanh\"")
+    stages = []
+    for t in range(1, net.steps + 1):
+        for letter in "shoy":
+            stages.append([(d.symbols[k], v) for k, v in d.forward.items() if k[0] == letter and k.endswith(f"<{t}>")])
+    stages.append([(E, d.loss)])
+    for t in range(net.steps, 0, -1):
+        stages.append([(d.symbols[k], v) for k, v in d.deltas.items() if k.endswith(f"<{t}>")])
+    stages.append([(sympy.Symbol(f"grad[{k}]"), g) for k, g in d.gradients.items()])
+    return program(d.base_symbols(), stages)
+
+
+def values_of(net: RNN, P, X, T, h0) -> dict:
+    """Plain name → value (arrays over the batch for x, t and h<0>)."""
+    V = {}
+    for key in GROUPS:
+        if key in P:
+            for index, value in np.ndenumerate(np.asarray(P[key])):
+                V[sym(LETTER[key], *(i + 1 for i in index)).name] = float(value)
+    for t in range(1, net.steps + 1):
+        for i in range(net.inputs):
+            V[f"x{i + 1}<{t}>"] = X[:, t - 1, i]
+        for j in range(net.outputs):
+            V[f"t{j + 1}<{t}>"] = T[:, t - 1, j]
+    for i in range(net.hidden):
+        V[f"h{i + 1}<0>"] = h0[:, i]
+    return V
+
+
+def flat(grads: dict) -> dict:
+    """Parameter name → gradient."""
+    out = {}
+    for key in GROUPS:
+        if key in grads:
+            for index, value in np.ndenumerate(np.asarray(grads[key])):
+                out[sym(LETTER[key], *(i + 1 for i in index)).name] = float(value)
+    return out
+
+
+# ---------------------------------------------------------------- check
+def random_point(net: RNN, rng, batch: int = 1):
+    # scaled by 1/√fan-in, so that wide layers neither saturate nor explode over many steps
+    I, H, O = net.inputs, net.hidden, net.outputs
+    P = {"U": rng.normal(0, 1 / np.sqrt(I), (I, H)), "W": rng.normal(0, 1 / np.sqrt(H), (H, H)),
+         "V": rng.normal(0, 1 / np.sqrt(H), (H, O))}
+    if net.bias:
+        P["b"], P["c"] = rng.normal(0, 0.5, net.hidden), rng.normal(0, 0.5, net.outputs)
+    X = rng.uniform(-1, 1, (batch, net.steps, net.inputs))
+    h0 = rng.normal(0, 0.5, (batch, net.hidden))
+    out = net.output_activation.name
+    if out == "softmax" and net.loss.name == "cross_entropy":
+        T = np.eye(net.outputs)[rng.integers(0, net.outputs, (batch, net.steps))]
+    elif net.loss.needs_unit_range or out in ("sigmoid", "softmax"):
+        T = rng.uniform(0.05, 0.95, (batch, net.steps, net.outputs))
+    else:
+        T = rng.uniform(-1, 1, (batch, net.steps, net.outputs))
+    return P, X, T, h0
+
+
+def _reference_acts(net: RNN):
+    from ._activations import Z
+    return [sympy.lambdify(Z, a.definition, modules="numpy") if a.function_name else a.name for a in net.activations]
+
+
+MAX_PRINTED = 400
+
+
+def check_rnn(net: RNN, samples: int = 5, seed: int = 0, batch: int = 1, truncate: int | None = None) -> Report:
+    """Printed formulas, vectorized BPTT, the reference BPTT and finite differences, pair by pair."""
+    from ._check import CUSTOM_RTOL
+    rng = np.random.default_rng(seed)
+    vec = RNNVectorized(net, truncate)
+    printed = None
+    notes = []
+    if net.size <= MAX_PRINTED:
+        printed = printed_formulas_rnn(derive_rnn(net, weights=(), truncate=truncate))
+    else:
+        notes.append(f"printed formulas not compiled: the unrolled network has over {MAX_PRINTED} terms")
+    hidden, output = _reference_acts(net)
+    custom = callable(hidden) or callable(output)
+    if custom:
+        notes.append(f"custom activation: the reference differentiates it numerically, tolerance {CUSTOM_RTOL:.0e}")
+    from ._check import FD_PER_LAYER, MAX_FD_ALL
+    sample_fd = net.n_parameters > MAX_FD_ALL
+    if sample_fd:
+        notes.append(f"finite differences on {FD_PER_LAYER} random parameters of each of U, W, V, b, c")
+    if truncate is not None and truncate < net.steps:
+        notes.append(f"truncated to {truncate} steps: finite differences (of the full E) are not compared")
+    worst: dict = {}
+
+    def record(pair, got, want):
+        by: dict = {}
+        for name, v in got.items():
+            group = "E" if name == "E" else name[0]
+            by.setdefault(group, []).append((name, v, want[name]))
+        for group, items in by.items():
+            scale = max(abs(w) for _, _, w in items)
+            name, v, w = max(items, key=lambda it: abs(it[1] - it[2]))
+            err = abs(v - w)
+            rel = err / scale if scale > 0 else (0.0 if err == 0 else math.inf)
+            rtol, atol = TOLERANCES[pair]
+            if custom and pair.endswith("vs reference") and not pair.startswith("finite"):
+                rtol = CUSTOM_RTOL
+            label = "E" if group == "E" else f"{group} weights" if group in "uwv" else f"{group} biases"
+            key = (pair, label)
+            if key not in worst or err > worst[key].max_abs:
+                worst[key] = Row(pair, label, err, rel, rtol, atol, name, v, w)
+
+    for _ in range(samples):
+        P, X, T, h0 = random_point(net, rng, batch)
+        E_ref, g_ref = bptt(hidden, output, net.loss.name, P, X, T, h0, truncate)
+        ref = {"E": float(E_ref), **flat(g_ref)}
+        E_vec, g_vec = vec(P, X, T, h0)
+        got_vec = {"E": float(E_vec), **flat(g_vec)}
+        record("vectorized vs reference", got_vec, ref)
+        if printed is not None:
+            out = printed(values_of(net, P, X, T, h0))
+            got = {name: float(np.sum(out[name])) for name in ref}
+            record("printed vs reference", got, ref)
+            record("printed vs vectorized", got, got_vec)
+        if truncate is None or truncate >= net.steps:
+            record("finite differences vs reference",
+                   finite_differences(vec, P, X, T, h0, rng if sample_fd else None), ref)
+    order = list(TOLERANCES)
+    rows = sorted(worst.values(), key=lambda r: (order.index(r.pair), r.layer != "E", r.layer))
+    return Report(net, samples, tuple(rows), tuple(notes))
+
+
+def finite_differences(vec: RNNVectorized, P, X, T, h0, rng=None) -> dict:
+    """Central differences of E; with ``rng``, for FD_PER_GROUP random entries of each group."""
+    from ._check import FD_PER_LAYER
+    P = {k: np.array(v, dtype=float) for k, v in P.items()}
+    out = {}
+    for key in GROUPS:
+        if key not in P:
+            continue
+        M = P[key]
+        indices = list(np.ndindex(M.shape))
+        if rng is not None and len(indices) > FD_PER_LAYER:
+            indices = [indices[n] for n in rng.choice(len(indices), FD_PER_LAYER, replace=False)]
+        for index in indices:
+            old = M[index]
+            step = np.cbrt(np.finfo(float).eps) * max(1.0, abs(old))
+            M[index] = old + step
+            up = vec.loss(P, X, T, h0)
+            M[index] = old - step
+            down = vec.loss(P, X, T, h0)
+            M[index] = old
+            out[sym(LETTER[key], *(i + 1 for i in index)).name] = (up - down) / (2 * step)
+    return out
+
+
+# ---------------------------------------------------------------- values and eval
+@dataclass(frozen=True)
+class RNNValues:
+    P: dict
+    X: np.ndarray
+    T: np.ndarray
+    h0: np.ndarray
+    reduction: str
+
+
+def parse_rnn_values(net: RNN, data: dict) -> RNNValues:
+    """Every shared weight (and bias), xi<t> and tj<t> for every step, optional hj<0>; or samples = [...]."""
+    shapes = {"U": (net.inputs, net.hidden), "W": (net.hidden, net.hidden), "V": (net.hidden, net.outputs)}
+    if net.bias:
+        shapes.update({"b": (net.hidden,), "c": (net.outputs,)})
+    P = {k: np.full(s, np.nan) for k, s in shapes.items()}
+    reduction = data.get("reduction", "sum")
+    if reduction not in ("sum", "mean"):
+        raise ValuesError(f"reduction = {reduction!r}: use \"sum\" or \"mean\"")
+    per_sample = {}
+    for key, value in data.items():
+        if key in ("reduction", "samples"):
+            continue
+        try:
+            kind, indices, t = parse_name(key)
+        except Exception as err:
+            raise ValuesError(f"unknown name {key!r}: {err}") from None
+        if not net.exists(kind, indices, t) or kind not in ("u", "w", "v", "b", "c", "x", "t", "h") or \
+                (kind == "h" and t != 0):
+            raise ValuesError(f"unknown name {key!r}: not a weight, bias, input xi<t>, target tj<t> or hj<0> "
+                              f"of the {net.describe()}")
+        if kind in ("x", "t", "h"):
+            per_sample[key] = value
+            continue
+        group = {"u": "U", "w": "W", "v": "V", "b": "b", "c": "c"}[kind]
+        P[group][tuple(i - 1 for i in indices)] = _number(key, value)
+    for p in net.parameters():
+        kind, indices, _ = parse_name(p.name)
+        group = {"u": "U", "w": "W", "v": "V", "b": "b", "c": "c"}[kind]
+        if np.isnan(P[group][tuple(i - 1 for i in indices)]):
+            raise ValuesError(f"missing {p.name}: the values file needs every weight{' and bias' if net.bias else ''}")
+    if "samples" in data:
+        if per_sample:
+            raise ValuesError(f"{sorted(per_sample)[0]} given beside samples: put every x, t and h<0> inside samples")
+        samples = data["samples"]
+        if not isinstance(samples, list) or not samples:
+            raise ValuesError("samples must be a non-empty list of tables of xi<t> and tj<t>")
+        rows = []
+        for n, entry in enumerate(samples, start=1):
+            if not isinstance(entry, dict):
+                raise ValuesError(f"samples[{n}] must be a table of xi<t> and tj<t>")
+            rows.append(_sequence(net, entry, f"samples[{n}]"))
+    else:
+        rows = [_sequence(net, per_sample, "values file")]
+    X, T, h0 = (np.array([r[n] for r in rows]) for n in range(3))
+    return RNNValues(P, X, T, h0, reduction)
+
+
+def _sequence(net: RNN, entries: dict, where: str):
+    X, T, h0 = np.full((net.steps, net.inputs), np.nan), np.full((net.steps, net.outputs), np.nan), np.zeros(net.hidden)
+    for key, value in entries.items():
+        try:
+            kind, indices, t = parse_name(key)
+        except Exception as err:
+            raise ValuesError(f"{where}: unknown name {key!r}: {err}") from None
+        if kind not in ("x", "t", "h") or not net.exists(kind, indices, t) or (kind == "h" and t != 0):
+            raise ValuesError(f"{where}: unknown name {key!r}; a sequence holds xi<t>, tj<t> (t = 1 … {net.steps}) "
+                              "and optionally hj<0>")
+        v = _number(key, value)
+        if kind == "h":
+            h0[indices[0] - 1] = v
+        else:
+            (X if kind == "x" else T)[t - 1, indices[0] - 1] = v
+    for M, letter, n in ((X, "x", net.inputs), (T, "t", net.outputs)):
+        missing = np.argwhere(np.isnan(M))
+        if len(missing):
+            t, i = missing[0]
+            raise ValuesError(f"{where}: missing {letter}{i + 1}<{t + 1}> (every {letter}1<t> … {letter}{n}<t> for "
+                              f"t = 1 … {net.steps} is needed)")
+    return X, T, h0
+
+
+@dataclass(frozen=True)
+class RNNEvaluation:
+    network: RNN
+    batch: int
+    loss: float
+    forward: dict
+    delta: dict
+    gradient: dict
+    updated: dict | None
+    lr: float | None
+    reduction: str
+    truncate: int | None = None
+    truncated: dict | None = None          # name → truncated gradient
+    distance: float | None = None          # ‖truncated − full‖ / ‖full‖
+    report: list | None = None             # (t, ‖∂E/∂h<t>‖, ‖∂h<T>/∂h<t>‖)
+
+
+def evaluate_rnn(net: RNN, values: RNNValues, lr: float | None = None, truncate: int | None = None,
+                 report: bool = False) -> RNNEvaluation:
+    full = RNNVectorized(net, None, values.reduction)
+    E_total, grads, info = full(values.P, values.X, values.T, values.h0, details=True)
+    forward, delta = {}, {}
+    for t in range(1, net.steps + 1):
+        for letter, n in (("s", net.hidden), ("h", net.hidden), ("o", net.outputs), ("y", net.outputs)):
+            for j in range(n):
+                forward[f"{letter}{j + 1}<{t}>"] = info[letter][t][:, j].tolist()
+    for t in range(net.steps, 0, -1):
+        for j in range(net.hidden):
+            delta[f"delta{j + 1}<{t}>"] = info["delta"][t][:, j].tolist()
+    gradient = flat(grads)
+    truncated = distance = None
+    if truncate is not None:
+        _, tgrads = RNNVectorized(net, truncate, values.reduction)(values.P, values.X, values.T, values.h0)
+        truncated = flat(tgrads)
+        a, b = np.array(list(truncated.values())), np.array(list(gradient.values()))
+        norm = np.linalg.norm(b)
+        distance = float(np.linalg.norm(a - b) / norm) if norm > 0 else float(np.linalg.norm(a - b))
+    rows = full.jacobian_products(values.P, info) if report else None
+    used = truncated if truncated is not None else gradient
+    old = flat(values.P)
+    updated = {n: old[n] - lr * g for n, g in used.items()} if lr is not None else None
+    return RNNEvaluation(net, len(values.X), float(E_total), forward, delta, gradient, updated, lr, values.reduction,
+                         truncate, truncated, distance, rows)
+
+
+def rnn_evaluation_text(r: RNNEvaluation, ascii_only: bool = False) -> str:
+    from ._report import _values, number
+    name = (lambda n: n if ascii_only else n.replace("delta", "δ"))
+    d = "d" if ascii_only else "∂"
+    samples = f"{r.batch} sequence{'s' if r.batch > 1 else ''}"
+    how = "" if r.batch == 1 else f"; E and the gradients are the {r.reduction} over the sequences"
+    out = [f"Values for the {r.network.describe()} ({samples}{how})", "", "Forward pass"]
+    out += [f"  {name(k)} = {_values(v)}" for k, v in r.forward.items()]
+    out += ["", "Loss", f"  E = {number(r.loss)}", "", "Error signals"]
+    out += [f"  {name(k)} = {_values(v)}" for k, v in r.delta.items()]
+    out += ["", "Gradients"]
+    out += [f"  {d}E/{d}{k} = {number(v)}" for k, v in r.gradient.items()]
+    if r.truncated is not None:
+        cut = ", ".join(str(t) for t in range(r.truncate, r.network.steps, r.truncate))
+        delta = "delta" if ascii_only else "δ"
+        out += ["", f"Truncated to chunks of {r.truncate} step{'s' if r.truncate > 1 else ''} "
+                    + (f"({delta}<t+1> is not carried back to steps {cut})" if cut else "(nothing is cut)")]
+        out += [f"  {d}E/{d}{k} = {number(v)}   (full − truncated = {number(r.gradient[k] - v)})"
+                for k, v in r.truncated.items()]
+        out.append(f"  relative distance from the full gradient: {r.distance:.3e}")
+    if r.report is not None:
+        dh, prod = (f"|dE/dh<t>|", "|dh<T>/dh<t>|") if ascii_only else ("‖∂E/∂h<t>‖", "‖∂h<T>/∂h<t>‖")
+        out += ["", "Vanishing and exploding gradients" + (" (first sequence)" if r.batch > 1 else ""),
+                f"  {'t':>4}  {dh:>14}  {prod:>14}"]
+        out += [f"  {t:>4}  {('' if g is None else f'{g:.4e}'):>14}  {p:>14.4e}" for t, g, p in r.report]
+    if r.updated is not None:
+        eta = "eta" if ascii_only else "η"
+        which = "the truncated gradient" if r.truncated is not None else "the gradient"
+        out += ["", f"After one step ({eta} = {number(r.lr)}, with {which}; every parameter from its value before the update)"]
+        out += [f"  {k} = {number(v)}" for k, v in r.updated.items()]
+    return "\n".join(out) + "\n"
+
+
+def rnn_evaluation_json(r: RNNEvaluation) -> str:
+    single = r.batch == 1
+    data = {"loss": r.loss, "forward": {k: (v[0] if single else v) for k, v in r.forward.items()},
+            "delta": {k: (v[0] if single else v) for k, v in r.delta.items()}, "gradient": r.gradient,
+            "updated": r.updated}
+    if r.truncated is not None:
+        data["truncated"] = {"steps": r.truncate, "gradient": r.truncated, "relative_distance": r.distance}
+    if r.report is not None:
+        data["report"] = [{"t": t, "dE_dh_norm": g, "dhT_dht_norm": p} for t, g, p in r.report]
+    return json.dumps(data, indent=1) + "\n"
