@@ -127,7 +127,8 @@ def symbol(kind: str, *indices: int, layer: int | None = None) -> Name:
 
 def weight(i: int, j: int, k: int) -> Name:
     """wij[k]: from node i of layer k to node j of layer k+1."""
-    return symbol("w", i, j, layer=k)
+    # the plain name written directly: 100k weights are made for a 784-128-10 network
+    return Name(f"w{i}{j}[{k}]" if i < 10 and j < 10 else f"w{i},{j}[{k}]", real=True)
 
 
 def bias(j: int, k: int) -> Name:
@@ -190,7 +191,11 @@ def product(a: Name, b: Name) -> sympy.Expr:
     The args are put in the order Mul itself would give (``Basic.compare``), so the
     result equals ``a * b`` exactly; a test holds it to that. 100k gradients need this.
     """
-    pair = (a, b) if a.compare(b) < 0 else (b, a)
+    if type(a) is Name and type(b) is Name:
+        # every Name is made real=True, so Basic.compare of two comes down to their names
+        pair = (a, b) if a.name < b.name else (b, a)
+    else:
+        pair = (a, b) if a.compare(b) < 0 else (b, a)
     return sympy.Mul._from_args(pair, is_commutative=True)
 
 

@@ -47,12 +47,37 @@ class _CheapOrder:
         return [t for _, t in sorted(zip(keys, expr.args), key=lambda kt: kt[0])]
 
     def _print_Add(self, expr, order=None):
+        fast = self._names_sum(expr)
+        if fast is not None:
+            return fast
         terms = self._as_ordered_terms(expr, order)
         if self.max_terms is None or len(terms) <= self.max_terms:
             return super()._print_Add(expr, order)
         head = [self._print(t) for t in terms[:2]]
         tail = [self._print(t) for t in terms[-2:]]
         return " + ".join(head + [self.ellipsis] + tail)
+
+    def _names_sum(self, expr):
+        """A sum of names and products of names (every weighted sum z), printed without
+        SymPy's precedence and ordering machinery; None for any other sum."""
+        keyed = []
+        for term in expr.args:
+            key = names.name_key(term)
+            if key is not None:
+                keyed.append(((1, (key,)), self._print(term)))
+                continue
+            if not isinstance(term, sympy.Mul):
+                return None
+            factors = [(names.name_key(f), f) for f in term.args]
+            if any(k is None for k, _ in factors):
+                return None
+            factors.sort(key=lambda kf: kf[0])
+            keyed.append(((0, tuple(k for k, _ in factors)), self._mul_symbol.join(self._print(f) for _, f in factors)))
+        keyed.sort(key=lambda ks: ks[0])
+        texts = [text for _, text in keyed]
+        if self.max_terms is not None and len(texts) > self.max_terms:
+            texts = texts[:2] + [self.ellipsis] + texts[-2:]
+        return " + ".join(texts)
 
     def _print_Mul(self, expr):
         # Products of names, with at most one sum and one function call (every z, δ and
