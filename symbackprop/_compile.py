@@ -49,6 +49,36 @@ def _print_numpy(expr: sympy.Expr) -> str:
     return code
 
 
+class _ArgPrinter(NumPyPrinter):
+    """NumPy code with each argument symbol printed as a given identifier."""
+
+    def __init__(self, idents: dict):
+        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
+        self.idents = idents
+
+    def _print_Symbol(self, sym):
+        return self.idents[sym]
+
+
+def numpy_function(args, expr: sympy.Expr):
+    """f(*values) evaluating ``expr`` with NumPy: lambdify without its renaming pass.
+
+    lambdify rebuilds an expression whose arguments are not identifiers (``w11[1]``),
+    and rebuilding a large nested one asks SymPy's assumptions system questions that can
+    take minutes; printing the names as identifiers directly costs one walk.
+    """
+    idents = {a: f"_v{n}" for n, a in enumerate(args)}
+    printer = _ArgPrinter(idents)
+    code = printer.doprint(expr)
+    if printer._not_supported:
+        bad = ", ".join(sorted({type(e).__name__ for e in printer._not_supported}))
+        raise CompileError(f"NumPy cannot evaluate {bad}")
+    source = f"def _f({', '.join(idents.values())}):\n    return {code}\n"
+    namespace = {"numpy": np}
+    exec(compile(source, "<symbackprop expression>", "exec"), namespace)   # our own printed code
+    return namespace["_f"]
+
+
 # ---------------------------------------------------------------- printed formulas
 def printed_formulas(d: Derivation):
     """A function ``values -> results`` that evaluates the printed formulas in order.

@@ -14,6 +14,7 @@ x1*delta1[2]
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from functools import cached_property, reduce
 from operator import mul
@@ -28,6 +29,21 @@ E = sympy.Symbol("E", real=True)
 MAX_PATHS = 12
 #: the expanded form (x, t, w, b, g only) is made for networks up to this many parameters
 MAX_EXPANDED = 50
+#: the expanded forms grow with the product of the layer sizes and the depth: above this
+#: estimate they are refused (--expanded, --prove); above the second, not shown unasked
+MAX_EXPANDED_SIZE = 300_000
+DEFAULT_EXPANDED_SIZE = 20_000
+
+
+def expanded_size(net) -> int:
+    """An estimate of the terms in a first-layer weight's expanded form: every path to the
+    outputs (the product of the sizes) times, in each layer, a fully nested z of that size."""
+    return math.prod(net.layers) ** 2 * net.depth
+
+
+def expanded_by_default(net) -> bool:
+    """Whether derivations show expanded forms when not told: small and shallow enough."""
+    return net.n_parameters <= MAX_EXPANDED and expanded_size(net) <= DEFAULT_EXPANDED_SIZE
 
 
 @dataclass(frozen=True)
@@ -135,6 +151,10 @@ class Derivation(Displays):
         if net.activation(net.depth).name == "softmax" and net.loss.name == "cross_entropy":
             return [[names.target(j) for j in range(1, net.layers[-1] + 1)]]
         return []
+
+    def confirmable(self) -> bool:
+        """Small enough that verify may also compare answers with everything substituted."""
+        return self.network.n_parameters <= 30 and expanded_by_default(self.network)
 
     def expanded(self, name: str) -> sympy.Expr:
         """∂E/∂name with every intermediate substituted: in x, t, w, b and g only."""
@@ -385,7 +405,7 @@ def _weight_step(d: Derivation, name: str) -> WeightStep:
                      for m in range(1, net.layers[k] + 1)]
         seed = [tuple(f.value for f in path) for path in paths]
     chain = tuple(tuple(path) for path in paths)
-    want = d.expanded_wanted if d.expanded_wanted is not None else net.n_parameters <= MAX_EXPANDED
+    want = d.expanded_wanted if d.expanded_wanted is not None else expanded_by_default(net)
     expanded = d.expanded(name) if want else None
     return WeightStep(param, chain, through, tuple(seed), expanded, (names.delta(j, k), *below))
 

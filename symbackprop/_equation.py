@@ -34,6 +34,14 @@ _ROMAN = {"relu": "relu", "lrelu": "leaky_relu", "leaky_relu": "leaky_relu", "so
           "softmax": "softmax", "sigmoid": "sigmoid", "exp": "exp", "log": "log"}
 
 
+def _command(s: str, i: int):
+    """The LaTeX command at s[i] (a backslash): a word or one character; ParseError at the end."""
+    m = re.match(r"\\([A-Za-z]+|.)", s[i:], re.S)
+    if m is None:
+        raise ParseError("a lone backslash at the end of the LaTeX", i + 1)
+    return m
+
+
 def _group(s: str, i: int) -> tuple[str, int]:
     """The text of the brace group (or single character) at s[i:], and the index after it."""
     while i < len(s) and s[i] == " ":
@@ -42,7 +50,7 @@ def _group(s: str, i: int) -> tuple[str, int]:
         raise ParseError("a LaTeX group is missing at the end", i + 1)
     if s[i] != "{":
         if s[i] == "\\":
-            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            m = _command(s, i)
             return s[i:i + m.end()], i + m.end()
         return s[i], i + 1
     depth = 0
@@ -61,7 +69,7 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
     while i < len(s):
         c = s[i]
         if c == "\\":
-            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            m = _command(s, i)
             cmd = m.group(1)
             i += m.end()
             if cmd == "frac":

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 
-from ._derivation import MAX_EXPANDED, Derivation
+from ._derivation import Derivation, expanded_by_default
 from ._printing import plain
 
 
 def as_dict(d: Derivation, expanded: bool | None = None) -> dict:
     """The derivation as plain data; ``expanded`` defaults to nets of at most 50 parameters."""
     if expanded is None:
-        expanded = d.network.n_parameters <= MAX_EXPANDED
+        expanded = expanded_by_default(d.network)
     out = {
         "spec": d.network.as_dict(),
         "forward": {k: plain(v) for k, v in d.forward.items()},

@@ -34,6 +34,7 @@ MAX_SYMBOLIC = 20_000
 MAX_STEPS = 1000
 #: brute-force proofs and expanded forms: at most this many parameters and steps
 MAX_PROVE_PARAMETERS, MAX_PROVE_STEPS = 40, 4
+MAX_EXPANDED_SIZE = 20_000
 
 # ---------------------------------------------------------------- names
 _TEXT = {"delta": ("δ", "\\delta")}
@@ -310,6 +311,12 @@ class RNNDerivation(Displays):
             sub[self.symbols[key]] = self.deltas[key].xreplace(sub)
         return sub
 
+    def confirmable(self) -> bool:
+        """Small enough that verify may also compare answers with everything substituted
+        (the substituted forms grow like hidden^steps)."""
+        net = self.network
+        return net.n_parameters <= 20 and net.steps <= 3
+
     def expanded(self, name: str) -> sympy.Expr:
         return self.gradient(name).xreplace(self.full)
 
@@ -351,9 +358,23 @@ class RNNDerivation(Displays):
 
 
 
+def expanded_size(net: RNN) -> int:
+    """An estimate of the terms in a fully expanded gradient: each step back in time nests
+    every hidden node's sum again, so it grows like (hidden·(inputs + hidden + outputs))^steps."""
+    return (net.hidden * (net.inputs + net.hidden + net.outputs)) ** net.steps * net.steps
+
+
+def expand_limit_message(net: RNN, what: str) -> str:
+    return (f"{what} works on recurrent networks of at most {MAX_PROVE_PARAMETERS} parameters, "
+            f"{MAX_PROVE_STEPS} steps and about {MAX_EXPANDED_SIZE:,} terms expanded; this one has "
+            f"{net.n_parameters} parameters, {net.steps} steps and about {expanded_size(net):,} terms: "
+            "use fewer steps or smaller layers, or check")
+
+
 def expandable(net: RNN) -> bool:
     """Small enough for expanded forms and brute-force proofs."""
-    return net.n_parameters <= MAX_PROVE_PARAMETERS and net.steps <= MAX_PROVE_STEPS
+    return (net.n_parameters <= MAX_PROVE_PARAMETERS and net.steps <= MAX_PROVE_STEPS
+            and expanded_size(net) <= MAX_EXPANDED_SIZE)
 
 
 def flows(net: RNN, t: int, truncate: int | None) -> bool:
@@ -455,8 +476,7 @@ def prove_rnn(d: RNNDerivation) -> dict:
     from ._derivation import equal_by_algebra
     net = d.network
     if not expandable(net):
-        raise SpecError(f"--prove works on RNNs of at most {MAX_PROVE_PARAMETERS} parameters and "
-                        f"{MAX_PROVE_STEPS} steps; use check for larger ones")
+        raise SpecError(expand_limit_message(net, "--prove"))
     constraint = {g[-1]: 1 - sympy.Add(*g[:-1]) for g in d.target_groups()}
     nested = d.nested_loss()
     return {name: equal_by_algebra(sympy.diff(nested, d.symbols[name]) - d.expanded(name), constraint,

@@ -96,6 +96,8 @@ def from_spec(spec, activation=None, loss=None, bias=None):
         data = _check_keys(data, source)
     elif isinstance(spec, str):
         text = spec.strip()
+        if not _COMPACT.match(text) and Path(text).is_file():
+            raise SpecError(f"spec file {text!r} must end in .toml, .json, .yaml or .yml")
         if not _COMPACT.match(text):
             raise SpecError(f"spec {spec!r} is neither layer sizes joined by '-' (e.g. 2-3-1) "
                             "nor a .toml/.json/.yaml file")

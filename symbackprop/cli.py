@@ -14,14 +14,14 @@ from . import _names as names
 from ._check import check as run_check
 from ._compile import CompileError
 from ._cost import cost
-from ._derivation import MAX_EXPANDED, derive
+from ._derivation import MAX_EXPANDED, MAX_EXPANDED_SIZE, derive, expanded_size
 from ._evaluate import evaluate
 from ._document import standalone_drawing, tikz
 from ._equation import parse_equation
 from ._files import OutputError, read_text, write_atomic
 from ._grammar import ParseError
 from ._network import SpecError
-from ._rnn import RNN, derive_rnn, expandable
+from ._rnn import RNN, derive_rnn, expand_limit_message, expandable
 from ._report import check_text, cost_text, evaluation_json, evaluation_text
 from ._spec import from_spec
 from ._values import ValuesError, parse_values, read_values_file
@@ -50,6 +50,9 @@ def _emit(text: str, output: str | None) -> None:
     except OSError as err:
         raise BadInput(f"cannot write {output}: {err.strerror}; choose another path") from None
 
+
+#: the most parameters derive lists step by step (each takes about ten lines)
+MAX_LISTED = 5_000
 
 #: above this many parameters a derivation takes a couple of seconds: show a progress bar
 PROGRESS_FROM = 20_000
@@ -142,7 +145,17 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
         raise BadInput(f"--prove works on networks of at most {MAX_EXPANDED} parameters; "
                        f"this one has {net.n_parameters:,}: use check for larger ones")
     if expanded and net.n_parameters > 500:
-        raise BadInput(f"--expanded on {net.n_parameters:,} parameters would be enormous; the limit is 500")
+        raise BadInput(f"--expanded on {net.n_parameters:,} parameters would be enormous; the limit is 500: "
+                       "leave out --expanded")
+    if (expanded or prove) and expanded_size(net) > MAX_EXPANDED_SIZE:
+        raise BadInput(f"{'--prove' if prove else '--expanded'}: the expanded forms of this network would have "
+                       f"about {expanded_size(net):,} terms (the product of its layer sizes); the limit is "
+                       f"{MAX_EXPANDED_SIZE:,}: use a shallower network, or check")
+    listed = len(weights) if weights else (net.n_parameters if net.n_parameters <= max_weights else net.depth)
+    if listed > MAX_LISTED:
+        raise BadInput(f"--max-weights {max_weights:,} would list {listed:,} parameters step by step; the limit is "
+                       f"{MAX_LISTED:,}: give a smaller --max-weights (the default 30 shows one weight per layer) "
+                       "or name weights with --weight")
     with _progress(net, quiet, stages=3 * (net.depth - 1) + 1, label="deriving") as bar:
         d = derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights,
                    progress=bar.update)
@@ -159,8 +172,7 @@ cli.add_command(derive_cmd, name="derive")
 def _derive_rnn(net, weights, fmt, ascii_only, standalone, prove, expanded, max_weights, truncate, output):
     if (prove or expanded) and not expandable(net):
         what = "--prove" if prove else "--expanded"
-        raise BadInput(f"{what} works on recurrent networks of at most 40 parameters and 4 steps; this one has "
-                       f"{net.n_parameters} parameters and {net.steps} steps: use check for larger ones")
+        raise BadInput(expand_limit_message(net, what))
     if prove and truncate is not None:
         raise BadInput("--prove checks the full gradient against brute force: leave out --truncate")
     try:

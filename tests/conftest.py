@@ -1,6 +1,16 @@
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from symbackprop._activations import ACTIVATIONS
+
+# hypothesis profiles: "ci" (the default) and "long" (HYPOTHESIS_PROFILE=long) for local runs;
+# "fuzz" (HYPOTHESIS_PROFILE=fuzz) for hour-long runs of the parser fuzzers
+settings.register_profile("ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=100_000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CUSTOM = "z/(1+abs(z))"
 #: every activation a hidden layer may have, custom included

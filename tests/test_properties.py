@@ -1,26 +1,20 @@
 """Issue 8: property-based agreement over random networks (hypothesis).
 
-Profiles: "ci" (the default, 200 examples for the agreement property) and "long"
-(HYPOTHESIS_PROFILE=long, for local runs of thousands).
+Profiles (tests/conftest.py): "ci" (the default, 200 examples for the agreement property)
+and "long" (HYPOTHESIS_PROFILE=long, for local runs of thousands).
 """
 import json
-import os
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symbackprop as sb
 from symbackprop._equation import functions_for, resolver
-from symbackprop._grammar import parse_expression
+from symbackprop._grammar import MAX_LENGTH, parse_expression
 
 from .conftest import valid_combinations
 
-settings.register_profile("ci", max_examples=200, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("long", max_examples=3000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 NUMERIC = [c for c in valid_combinations() if "g" not in c[:2]]
 
@@ -62,7 +56,7 @@ def test_verify_accepts_the_tools_own_answers(net, data):
     names = sorted(out["gradient"])
     for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True)):
         assert sb.verify(net, f"dE/d{name} = {out['gradient'][name]}")
-        if "expanded" in out:
+        if "expanded" in out and len(out["expanded"][name]) < MAX_LENGTH - 20:     # longer is refused, by design
             assert sb.verify(net, f"dE/d{name} = {out['expanded'][name]}")
 
 
@@ -80,3 +74,38 @@ def test_large_z_stays_finite(act, w):
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         E, dW, _ = f([np.array([[w]])], None, np.ones((1, 1)), np.array([[0.5]]))
     assert np.isfinite(E) and np.isfinite(dW[0]).all()
+
+
+@st.composite
+def recurrent_networks(draw, numeric=True):
+    """Small RNNs: sizes 1–3, T ≤ 4, every output activation and loss the registry allows."""
+    hidden_names = [h for h in ("tanh", "sigmoid", "relu", "leaky_relu", "softplus", "linear", "z/(1+abs(z))")]
+    if not numeric:
+        hidden_names.append("g")
+    out, loss = draw(st.sampled_from([("linear", "mse"), ("tanh", "mse"), ("sigmoid", "mse"), ("sigmoid", "bce"),
+                                      ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy"),
+                                      ("softmax", "mse")]))
+    outputs = draw(st.integers(2 if out == "softmax" else 1, 3))
+    return sb.rnn(draw(st.integers(1, 3)), draw(st.integers(1, 3)), outputs, draw(st.integers(1, 4)),
+                  activation=draw(st.sampled_from(hidden_names)), output_activation=out, loss=loss,
+                  bias=draw(st.booleans()))
+
+
+@given(recurrent_networks(), st.integers(0, 2**32 - 1), st.none() | st.integers(1, 3))
+def test_recurrent_computations_agree(net, seed, truncate):
+    report = sb.check(net, samples=1, seed=seed, truncate=truncate)
+    assert report, [str(r) for r in report.failures]
+
+
+@settings(max_examples=30)
+@given(recurrent_networks(numeric=False), st.data())
+def test_verify_accepts_the_tools_own_recurrent_answers(net, data):
+    from symbackprop._rnn_verify import functions_rnn, resolver_rnn
+    d = sb.derive(net)
+    out = json.loads(d.to_json())
+    resolve, functions = resolver_rnn(net), functions_rnn(net)
+    for section, exprs in (("delta", d.deltas), ("gradient", d.gradients)):
+        for name, text in out[section].items():
+            assert parse_expression(text, resolve, functions) == exprs[name]
+    for name in data.draw(st.lists(st.sampled_from(sorted(out["gradient"])), min_size=1, max_size=2, unique=True)):
+        assert sb.verify(net, f"dE/d{name} = {out['gradient'][name]}")
