@@ -264,6 +264,8 @@ class RNNDerivation(Displays):
     truncate: int | None = None
     proof: dict | None = None
     per_step: dict = dataclasses.field(default_factory=dict)   # name → each step's term, t = 1 … T
+    chains: dict = dataclasses.field(default_factory=dict)     # selected name → ((t, node, ∂node/∂name), …)
+    expanded_form: tuple | None = None                         # (name, its gradient fully expanded)
 
     @cached_property
     def symbols(self) -> dict:
@@ -384,6 +386,27 @@ def flows(net: RNN, t: int, truncate: int | None) -> bool:
     return truncate is None or t % truncate != 0
 
 
+def _renamed(step, rename: dict):
+    """A one-step output DeltaStep of the feedforward proxy, in this step's names."""
+    from ._derivation import DeltaStep, Partial
+    chain = tuple(tuple(Partial(p.of.xreplace(rename), p.by.xreplace(rename), p.value.xreplace(rename))
+                        for p in path) for path in step.chain)
+    return DeltaStep(step.delta.xreplace(rename), chain, tuple(f.xreplace(rename) for f in step.factors),
+                     tuple((r, e.xreplace(rename)) for r, e in step.simplified))
+
+
+def _local(forward: dict, name: str, t: int):
+    """(what E flows through at step t, ∂ of it by the parameter), by sympy.diff of the local equation."""
+    kind, indices, _ = parse_name(name)
+    node = sym("o" if kind in "vc" else "s", indices[-1], t=t)
+    return node, sympy.diff(forward[node.name], sym(kind, *indices))
+
+
+def _expanded_one(selected) -> str:
+    """The weight whose fully expanded form is shown: w11, where the recursion shows most."""
+    return "w11" if "w11" in selected else selected[0]
+
+
 def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool = False,
                max_weights: int = 30) -> RNNDerivation:
     """Unroll, take the local derivatives with sympy.diff, and run the δ's back through time.
@@ -429,7 +452,7 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
         rename = _outputs_at(net, t)
         for j in range(1, O + 1):
             errors[f"o{j}<{t}>"] = proxy_deltas[names.delta(j, 2).name].xreplace(rename)
-        output_steps += [(t, s) for s in proxy_steps]
+        output_steps += [(t, _renamed(s, rename)) for s in proxy_steps]
     deltas = {}
     for t in range(T, 0, -1):
         for j in range(1, H + 1):
@@ -462,8 +485,13 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
         order = sorted(gradients, key=lambda k: "vcwub".index(k[0]))
         selected = tuple(order) if net.n_parameters <= max_weights else \
             tuple(k for k in ("v11", "c1", "w11", "u11", "b1") if k in gradients)
+    # each selected parameter's chain rule: per step, the node E flows through and its local derivative
+    chains = {name: tuple((t, *_local(forward, name, t)) for t in steps) for name in selected}
     d = RNNDerivation(net, forward, loss, errors, tuple(output_steps), deltas, gradients, selected, truncate,
-                      per_step=per_step)
+                      per_step=per_step, chains=chains)
+    if expandable(net) and truncate is None:
+        shown = _expanded_one(selected)
+        d = dataclasses.replace(d, expanded_form=(shown, d.expanded(shown)))
     if prove:
         if truncate is not None:
             raise SpecError("--prove checks the full gradient against brute force: leave out --truncate")
@@ -528,13 +556,10 @@ def _errors_section(d: RNNDerivation, fmt):
     for t, step in d.output_steps:
         if t not in _shown_steps(d.network.steps):
             continue
-        rename = _outputs_at(d.network, t)
-        o = step.delta.xreplace(rename)
-        chain = fmt.total([fmt.mul.join(fmt.partial(p.of.xreplace(rename), p.by.xreplace(rename)) for p in path)
-                           for path in step.chain])
-        sides = [fmt.partial(E, o), chain,
-                 fmt.total([fmt.product([p.value.xreplace(rename) for p in path]) for path in step.chain])]
-        sides += [fmt.expr(expr.xreplace(rename)) for _, expr in step.simplified]
+        chain = fmt.total([fmt.mul.join(fmt.partial(p.of, p.by) for p in path) for path in step.chain])
+        sides = [fmt.partial(E, step.delta), chain,
+                 fmt.total([fmt.product([p.value for p in path]) for path in step.chain])]
+        sides += [fmt.expr(expr) for _, expr in step.simplified]
         if len(sides) > 3 and sides[-1] == sides[-2]:
             sides.pop()
         rows.append((None, sides))
@@ -585,19 +610,6 @@ def _delta_definition(fmt) -> str:
     return "$\\delta_{j}^{\\langle t \\rangle} = \\frac{\\partial E}{\\partial s_{j}^{\\langle t \\rangle}}$"
 
 
-def _local(d: RNNDerivation, name: str, t: int):
-    """(what E flows through at step t, ∂ of it by the parameter) by sympy.diff of the local equation."""
-    kind = name[0]
-    j = parse_name(name)[1][-1]
-    node = sym("o" if kind in "vc" else "s", j, t=t)
-    return node, sympy.diff(d.forward[node.name], d.symbols[name])
-
-
-def _expanded_one(d: RNNDerivation) -> str:
-    """The weight whose fully expanded form is shown: w11, where the recursion shows most."""
-    return "w11" if "w11" in d.selected else d.selected[0]
-
-
 def _gradient_section(d: RNNDerivation, fmt):
     net = d.network
     T = net.steps
@@ -605,14 +617,15 @@ def _gradient_section(d: RNNDerivation, fmt):
     for name in d.selected:
         p = d.symbols[name]
         lhs = fmt.partial(E, p)
-        shown = range(1, T + 1) if T <= 4 else [1, 2, None, T]
+        chain = d.chains[name]
+        shown = list(chain) if T <= 4 else [chain[0], chain[1], None, chain[-1]]
         parts, factors, values = [], [], []
-        for t in shown:
-            if t is None:
+        for entry in shown:
+            if entry is None:
                 parts.append(fmt.ellipsis)
                 values.append(fmt.ellipsis)
                 continue
-            node, local = _local(d, name, t)
+            t, node, local = entry
             parts.append(f"{fmt.partial(E, node)}{fmt.mul}{fmt.partial(node, p)}")
             factors.append((None, [fmt.partial(node, p), fmt.expr(local)]))
             upstream = sym("delta", parse_name(node.name)[1][0], t=t) if node.name[0] == "s" else \
@@ -621,8 +634,8 @@ def _gradient_section(d: RNNDerivation, fmt):
         rows = [("chain rule", [lhs, " + ".join(parts)])]
         rows += [("factors" if n == 0 else "", sides) for n, (_, sides) in enumerate(factors)]
         rows.append((fmt.greek("delta") + " form", [lhs, " + ".join(values)]))
-        if name == _expanded_one(d) and expandable(net) and d.truncate is None:
-            rows.append(("expanded", [lhs, fmt.expr(d.expanded(name))]))
+        if d.expanded_form is not None and d.expanded_form[0] == name:
+            rows.append(("expanded", [lhs, fmt.expr(d.expanded_form[1])]))
         if _is_text(fmt):
             items.append(("para", f"{lhs}:"))
         else:
