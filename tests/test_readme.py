@@ -4,6 +4,8 @@ from pathlib import Path
 
 import symbackprop as sb
 
+from .test_golden import steady
+
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -35,7 +37,8 @@ def test_pasted_check_output_is_real():
     from symbackprop._report import check_text
     pasted = README.split("<!-- output of: symbackprop check 2-3-1 --activation sigmoid -->\n```text\n", 1)[1]
     pasted = pasted.split("```", 1)[0]
-    assert pasted == check_text(check(sb.network("2-3-1", activation="sigmoid")))
+    # the errors' digits are rounding noise that the CPU's BLAS kernels decide: compare the rest
+    assert steady(pasted) == steady(check_text(check(sb.network("2-3-1", activation="sigmoid"))))
 
 
 def test_readme_python_example_runs():
@@ -62,4 +65,4 @@ def test_every_pasted_command_output_is_real(cli_run, monkeypatch):
         args = shlex.split(command)
         if args[0] == "cost":          # its timings change from run to run; its op counts are tested
             continue
-        assert cli_run(*args).output == pasted, command
+        assert steady(cli_run(*args).output) == steady(pasted), command
