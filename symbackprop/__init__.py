@@ -7,7 +7,9 @@ a1[2]*delta1[3]
 """
 from __future__ import annotations
 
-from ._derivation import Derivation, DeltaStep, Partial, WeightStep, prove_all
+from ._derivation import Derivation, Partial, WeightStep
+from ._proof import prove_all
+from ._steps import DeltaStep
 from ._derivation import derive as _derive
 from ._network import Network, SpecError
 from ._check import Report
@@ -18,9 +20,11 @@ from ._spec import from_spec
 from ._rnn import RNN, RNNDerivation, derive_rnn, prove_rnn
 from ._verify import Verdict
 from ._verify import verify as _verify
+from ._errors import LimitError, NotationError, OutputError, SymbackpropError, ValuesError
 
 __all__ = ["network", "rnn", "derive", "prove", "compile", "check", "verify", "Verdict", "ParseError", "CompileError",
-           "Network", "RNN", "Derivation", "RNNDerivation", "DeltaStep", "WeightStep", "Partial", "SpecError"]
+           "Network", "RNN", "Derivation", "RNNDerivation", "DeltaStep", "WeightStep", "Partial", "SpecError",
+           "SymbackpropError", "NotationError", "ValuesError", "LimitError", "OutputError"]
 __version__ = "0.1.0"
 
 

@@ -128,6 +128,9 @@ register(Activation("linear", Z, inline=True, derivative_in_output=lambda a: sym
 # softmax is not elementwise: the network writes it out with exp (see _network.py).
 register(Activation("softmax", None, latex="\\mathrm{softmax}", unit_range=True, output_only=True))
 
+#: the activations defined here; extend.py neither replaces nor removes them
+BUILT_IN = frozenset(ACTIVATIONS)
+
 
 #: names given to custom activations, in the order they appear in a spec
 CUSTOM_LETTERS = ("f", "h", "q", "r", "s")

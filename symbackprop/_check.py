@@ -87,6 +87,8 @@ def random_point(net: Network, rng, batch: int = 1):
     L = net.layers
     W = [rng.normal(0.0, 1.0, size=(L[k], L[k + 1])) for k in range(len(L) - 1)]
     b = [rng.normal(0.0, 0.5, size=L[k + 1]) for k in range(len(L) - 1)] if net.bias else None
+    for k, m in net.ties:
+        W[k - 1] = W[m - 1].T
     X = rng.uniform(-1.0, 1.0, size=(batch, L[0]))
     out = net.activations[-1].name
     if out == "softmax" and net.loss.name == "cross_entropy":
@@ -100,9 +102,12 @@ def random_point(net: Network, rng, batch: int = 1):
 
 def values_dict(net: Network, W, b, X, T) -> dict:
     """Plain name → value (arrays over the batch for x and t)."""
-    V = {}
+    # the printed formulas are per sample and the penalty counts once per batch: λ/N in each of
+    # N samples sums to λ, as R (hence ∂R/∂w) is linear in λ
+    V = {net.penalty_symbol(kind).name: lam / len(X) for kind, lam in net.penalty}
+    tied = dict(net.ties)
     for k in range(net.depth - 1):
-        for i in range(net.layers[k]):
+        for i in range(net.layers[k] if k + 1 not in tied else 0):
             for j in range(net.layers[k + 1]):
                 V[names.weight(i + 1, j + 1, k + 1).name] = W[k][i, j]
         if b is not None:
@@ -119,7 +124,7 @@ def _flat(net: Network, dW, db) -> dict:
     """Parameter name → gradient, from per-layer matrices."""
     out = {}
     for k, M in enumerate(dW):
-        for (i, j), v in np.ndenumerate(M):
+        for (i, j), v in np.ndenumerate(M if M is not None else np.zeros((0, 0))):
             out[names.weight(i + 1, j + 1, k + 1).name] = float(v)
         if db is not None:
             for j, v in enumerate(db[k]):
@@ -144,16 +149,28 @@ def finite_differences(f, W, b, X, T, which) -> dict:
 
 
 def _parameters(net: Network, rng, sample: bool):
-    found = []
+    found, tied = [], dict(net.ties)
     for k in range(net.depth - 1):
         layer = [("w", k, (i, j), names.weight(i + 1, j + 1, k + 1).name)
-                 for i in range(net.layers[k]) for j in range(net.layers[k + 1])]
+                 for i in range(net.layers[k]) for j in range(net.layers[k + 1]) if k + 1 not in tied]
         if net.bias:
             layer += [("b", k, (j,), names.bias(j + 1, k + 2).name) for j in range(net.layers[k + 1])]
         if sample and len(layer) > FD_PER_LAYER:
             layer = [layer[n] for n in rng.choice(len(layer), FD_PER_LAYER, replace=False)]
         found += layer
     return found
+
+
+def _reference(net: Network, acts, W, b, X, T):
+    """The NumPy reference's (E, dW, db), as lists per layer (None for a tied layer's dW)."""
+    if net.plain:
+        return reference.backprop(net.layers, acts, net.loss.name, W, b, X, T)[:3]
+    tied = dict(net.ties)
+    E, dW, db = reference.backprop_general(
+        list(net.layers), acts, net.loss.name, {k: W[k - 1] for k in range(1, net.depth) if k not in tied},
+        None if b is None else {k + 2: v for k, v in enumerate(b)}, X, T, skips=dict(net.skips), ties=tied,
+        penalty=dict(net.penalty))
+    return E, [dW.get(k) for k in range(1, net.depth)], None if db is None else [db[k] for k in sorted(db)]
 
 
 def _layer_of(name: str) -> str:
@@ -198,7 +215,7 @@ def check(net: Network, samples: int = 5, seed: int = 0, batch: int = 1) -> Repo
 
     for _ in range(samples):
         W, b, X, T = random_point(net, rng, batch)
-        E_ref, dW_ref, db_ref, _ = reference.backprop(net.layers, acts, net.loss.name, W, b, X, T)
+        E_ref, dW_ref, db_ref = _reference(net, acts, W, b, X, T)
         ref = {"E": float(E_ref), **_flat(net, dW_ref, db_ref)}
         E_vec, dW_vec, db_vec = vec(W, b, X, T)
         got_vec = {"E": float(E_vec), **_flat(net, dW_vec, db_vec)}

@@ -23,11 +23,8 @@ from sympy.printing.numpy import NumPyPrinter
 from . import _names as names
 from ._activations import Activation
 from ._derivation import Derivation, E
+from ._errors import CompileError
 from ._network import Network
-
-
-class CompileError(ValueError):
-    """An expression NumPy cannot evaluate; the message names the function."""
 
 
 def _check_evaluable(net: Network) -> None:
@@ -89,11 +86,10 @@ def printed_formulas(d: Derivation):
     """
     _check_evaluable(d.network)
     net = d.network
-    inputs = [*net.parameters(), *[names.asym(i, 1) for i in range(1, net.layers[0] + 1)],
-              *[names.target(j) for j in range(1, net.layers[-1] + 1)]]
+    inputs = d.base_symbols()
     stages, current, layer = [], [], None
-    for key, rhs in d.forward.items():           # one stage per layer's z's, then its a's
-        group = (names.parse(key).layer, key[0])
+    for key, rhs in d.forward.items():           # one stage per layer's z's, then its a's (then R)
+        group = (names.parse(key).layer, key[0]) if key != "R" else (None, key)
         if group != layer and current:
             stages.append(current)
             current = []
@@ -213,8 +209,27 @@ class Vectorized:
             term = term.xreplace({sympy.log(_A): _LA})   # la = log-softmax, computed shifted
         return _elementwise(term, _Z, _A, _T, _LA)
 
+    def _weights(self, W) -> list:
+        """Every layer's weight matrix: a tied layer's is the other layer's, transposed."""
+        W = _as_list(W)
+        for k, m in self.network.ties:
+            W[k - 1] = W[m - 1].T
+        return W
+
+    def _penalty(self, W) -> tuple:
+        """(R, [∂R/∂W per layer]) for the network's own weights: λ/2·Σw² (l2), λ·Σ|w| (l1)."""
+        tied = dict(self.network.ties)
+        R, dR = 0.0, [None if k + 1 in tied else np.zeros_like(M) for k, M in enumerate(W)]
+        for kind, lam in self.network.penalty:
+            for k, M in enumerate(W):
+                if k + 1 not in tied:
+                    R += lam / 2 * np.sum(M * M) if kind == "l2" else lam * np.sum(np.abs(M))
+                    dR[k] += lam * M if kind == "l2" else lam * np.sign(M)
+        return R, dR
+
     def loss(self, W, b, X, T) -> float:
         """E alone (summed, or the mean), as the finite differences need it."""
+        W = self._weights(W)
         Z, A = self.forward(W, b, X)
         z, a = Z[-1], A[-1]
         la = 0.0
@@ -223,14 +238,17 @@ class Vectorized:
             la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         T = np.asarray(T, dtype=float)
         total = np.broadcast_to(self.loss_term(z, a, T, la), z.shape).sum()
-        return total / len(T) if self.reduction == "mean" else total
+        return (total / len(T) if self.reduction == "mean" else total) + self._penalty(W)[0]
 
     def forward(self, W, b, X):
         A, Z = [np.asarray(X, dtype=float)], [None]
+        skips = dict(self.network.skips)
         for k, f in enumerate(self.f):
             z = A[-1] @ W[k]
             if b is not None:
                 z += b[k]
+            if k + 2 in skips:                              # z[k] adds a[s]
+                z += A[skips[k + 2] - 1]
             Z.append(z)
             if f is None:                                   # softmax, shifted by the max
                 e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -240,8 +258,34 @@ class Vectorized:
                 A.append(_full(f(z), z))
         return Z, A
 
-    def __call__(self, W, b, X, T, details: bool = False):
-        W = _as_list(W)
+    @property
+    def shapes(self) -> dict:
+        """Array name → shape, for the dict form ``f(params, X, T)``."""
+        net, tied = self.network, dict(self.network.ties)
+        found = {f"W[{k}]": (net.layers[k - 1], net.layers[k]) for k in range(1, net.depth) if k not in tied}
+        if net.bias:
+            found.update({f"b[{k}]": (net.layers[k - 1],) for k in range(2, net.depth + 1)})
+        return found
+
+    def _call_dict(self, params: dict, X, T):
+        unknown = sorted(set(params) - set(self.shapes))
+        missing = sorted(set(self.shapes) - set(params))
+        if unknown or missing:
+            raise ValueError(f"params must have exactly the arrays {', '.join(self.shapes)}; "
+                             f"{'unknown ' + unknown[0] if unknown else 'missing ' + missing[0]}")
+        net = self.network
+        W = [params.get(f"W[{k}]", np.zeros((0, 0))) for k in range(1, net.depth)]
+        b = [params[f"b[{k}]"] for k in range(2, net.depth + 1)] if net.bias else None
+        E, dW, db = self(W, b, X, T)
+        grads = {f"W[{k}]": M for k, M in enumerate(dW, start=1) if M is not None}
+        if db is not None:
+            grads.update({f"b[{k}]": v for k, v in enumerate(db, start=2)})
+        return E, grads
+
+    def __call__(self, W, b, X=None, T=None, details: bool = False):
+        if isinstance(W, dict) and all(isinstance(k, str) for k in W):
+            return self._call_dict(W, b, X)          # f(params, X, T)
+        W = self._weights(W)
         b = _as_list(b) if b is not None else None
         if (b is None) == self.network.bias:
             raise ValueError("give b (one vector per layer after the inputs) exactly when the network has biases")
@@ -261,8 +305,13 @@ class Vectorized:
             delta = a * (u - (u * a).sum(axis=1, keepdims=True))
         deltas = [None] * (L + 1)
         deltas[L] = delta
+        skipped_to: dict = {}                               # s → the layers whose z adds a[s]
+        for above, s in self.network.skips:
+            skipped_to.setdefault(s, []).append(above)
         for k in range(L - 1, 0, -1):
             deltas[k] = deltas[k + 1] @ W[k].T
+            for above in skipped_to.get(k + 1, []):         # ∂E/∂a[s] also takes δ[k] through the skip
+                deltas[k] += deltas[above - 1]
             deltas[k] *= self.fprime[k - 1](A[k] if self.prime_of_output[k - 1] else Z[k])  # δ = (δ' Wᵀ) ⊙ f'
         if len(T) == 1:     # one sample: ∂E/∂W = aᵀδ is an outer product, cheaper broadcast than matmul
             dW = [np.multiply(A[k].T, deltas[k + 1]) for k in range(L)]
@@ -275,6 +324,13 @@ class Vectorized:
             E_total /= n
             dW = [m / n for m in dW]
             db = [v / n for v in db] if db is not None else None
+        if not self.network.plain:
+            for k, m in self.network.ties:                  # a tied layer's gradient joins W[m]'s
+                dW[m - 1] = dW[m - 1] + dW[k - 1].T
+                dW[k - 1] = None
+            R, dR = self._penalty(W)
+            E_total += R
+            dW = [M if M is None else M + dR[k] for k, M in enumerate(dW)]
         if details:
             return E_total, dW, db, {"Z": Z, "A": A, "delta": deltas, "E": per_sample}
         return E_total, dW, db

@@ -59,15 +59,20 @@ def tikz(net: Network) -> str:
                 lines.append(rf"  \draw[->] (n{k}_{j}) -- ++(1.3,0) node[right] {{${out}$}};")
         caption = f"L{k}" + (f" ({n} nodes)" if n > MAX_DRAWN else "")
         lines.append(rf"  \node[font=\small] at ({(k - 1) * dx:.2f},{bottom:.2f}) {{{caption}}};")
+    ties = dict(net.ties)
     for k in range(1, L):
         for (kk, i) in [p for p in positions if p[0] == k]:
             for (k2, j) in [p for p in positions if p[0] == k + 1]:
                 edge = rf"  \draw[->] (n{k}_{i}) -- (n{k + 1}_{j})"
                 if labelled:
-                    # near the source, where a node's edges fan out: labels along their own edge
-                    w = latex_name(plain(Parts("w", (i, j), k)))
+                    # near the source, where a node's edges fan out: labels along their own edge;
+                    # a tied layer's edge carries the weight it shares, W[m] transposed
+                    w = latex_name(plain(Parts("w", (j, i), ties[k]) if k in ties else Parts("w", (i, j), k)))
                     edge += rf" node[weight,sloped,above,pos=0.2] {{${w}$}}"
                 lines.append(edge + ";")
+    for k, s in net.skips:                 # a skip: node j of layer s into node j of layer k, arched over
+        for (_, j) in [p for p in positions if p[0] == s and (k, p[1]) in positions]:
+            lines.append(rf"  \draw[->,dashed] (n{s}_{j}) to[bend left=25] node[weight,above] {{$+$}} (n{k}_{j});")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
 

@@ -154,6 +154,10 @@ def resolver(net: Network):
     def resolve(text: str, column: int):
         if text in ("eta", "η"):
             return ETA
+        lam = {f"{head}{tail}": net.penalty_symbol(kind) for kind, _ in net.penalty
+               for head in ("lambda", "λ") for tail in ("", kind[1])}
+        if text in lam:
+            return lam[text]
         try:
             parts = names.parse(text)
         except names.NameError_ as err:

@@ -44,7 +44,7 @@ def evaluate(net: Network, values: Values, lr: float | None = None) -> Evaluatio
             delta[names.delta(j, k).name] = info["delta"][k - 1][:, j - 1].tolist()
     gradient, old = {}, {}
     for k, M in enumerate(dW, start=1):
-        for (i, j), v in _cells(M):
+        for (i, j), v in _cells(M) if M is not None else ():     # a tied layer's are W[m]'s
             name = names.weight(i + 1, j + 1, k).name
             gradient[name], old[name] = float(v), float(values.W[k - 1][i, j])
         if db is not None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-
-class OutputError(OSError):
-    """An output file that cannot be written; the message says why."""
+from ._errors import OutputError
 
 
 def _mode_for(path: str) -> int:

@@ -18,17 +18,11 @@ from typing import Callable
 
 import sympy
 
+from ._errors import ParseError
+
 MAX_LENGTH = 20_000
 MAX_DEPTH = 100
 MAX_EXPONENT = 1000
-
-
-class ParseError(ValueError):
-    """Text that is not an expression of the grammar; ``column`` counts from 1."""
-
-    def __init__(self, message: str, column: int):
-        super().__init__(f"{message} (at column {column})")
-        self.column = column
 
 
 @dataclass(frozen=True)
@@ -39,7 +33,7 @@ class Token:
 
 
 _UNICODE = {"·": "*", "×": "*", "−": "-", "⋅": "*", "∗": "*", "÷": "/"}
-_NAME = r"(?:[A-Za-zδσηΣ_][A-Za-z_]*)(?:[0-9]+(?:,[0-9]+)*)?(?:\[[0-9]+\]|<[0-9t+\-]+>)?'?"
+_NAME = r"(?:[A-Za-zδσηλΣ_][A-Za-z_]*)(?:[0-9]+(?:,[0-9]+)*)?(?:\[[0-9]+\]|<[0-9t+\-]+>)?'?"
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+(?![A-Za-z\[]))?)"
     r"|(?P<name>" + _NAME + r")"

@@ -39,3 +39,6 @@ register(Loss("cross_entropy", lambda a, t: -t * sympy.log(a), needs_unit_range=
               description="cross-entropy"))
 register(Loss("bce", lambda a, t: -(t * sympy.log(a) + (1 - t) * sympy.log(1 - a)),
               needs_unit_range=True, description="binary cross-entropy"))
+
+#: the losses defined here; extend.py neither replaces nor removes them
+BUILT_IN = frozenset(LOSSES)

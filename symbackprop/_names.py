@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import sympy
 
+from ._errors import NotationError
+
 # kind → (unicode text, LaTeX) of the letter
 _LETTERS = {
     "w": ("w", "w"), "b": ("b", "b"), "z": ("z", "z"), "a": ("a", "a"),
@@ -24,8 +26,8 @@ _LAYERED = {"w", "b", "z", "a", "delta"}
 _TWO_INDEX = {"w"}
 
 
-class NameError_(ValueError):
-    """A name the user typed that is not a name of the notation."""
+#: the old name of NotationError, kept for code that catches it
+NameError_ = NotationError
 
 
 @dataclass(frozen=True)
@@ -238,3 +240,22 @@ Generic.sort_key = _generic_sort_key
 def generic(kind: str, letters: str, layer: str | None = None) -> Generic:
     """The general-form symbol, e.g. generic("w", "ij", "k") prints wij[k] / w_{ij}^{[k]}."""
     return Generic(kind + letters + ("" if layer is None else f"[{layer}]"), real=True)
+
+
+class Constant(sympy.Symbol):
+    """A constant of the spec written as a letter, e.g. the penalty's ``lambda`` (λ, ``\\lambda``),
+    ``lambda2`` (λ2, ``\\lambda_{2}``)."""
+
+    def _sympystr(self, printer):
+        head, tail = self.name[:6], self.name[6:]
+        return (("λ" if getattr(printer, "unicode_names", False) else head) + tail) if head == "lambda" \
+            else self.name
+
+    def _latex(self, printer):
+        tail = self.name[6:]
+        return "\\lambda" + (f"_{{{tail}}}" if tail else "")
+
+
+def constant(name: str) -> Constant:
+    """The constant named ``name`` (``lambda``, ``lambda1``, ``lambda2``), positive."""
+    return Constant(name, positive=True)

@@ -12,14 +12,11 @@ import sympy
 
 from . import _names as names
 from ._activations import ACTIVATIONS, CUSTOM_LETTERS, Activation, Z, custom
+from ._errors import SpecError
 from ._grammar import ELEMENTARY, ParseError, parse_expression
 from ._losses import LOSSES, Loss
 
 MAX_PARAMETERS = 2_000_000
-
-
-class SpecError(ValueError):
-    """A spec that cannot describe a network; the message says how to fix it."""
 
 
 def activation_named(text: str, letter: str = "f") -> Activation:
@@ -46,10 +43,17 @@ class Network:
     activations: tuple[Activation, ...]
     loss: Loss
     bias: bool = False
+    skips: tuple[tuple[int, int], ...] = ()        # (k, s): z[k] adds a[s]
+    ties: tuple[tuple[int, int], ...] = ()         # (k, m): the weights W[k] are W[m] transposed
+    penalty: tuple[tuple[str, float], ...] = ()    # ("l1" | "l2", λ), biases excluded
 
     @classmethod
-    def build(cls, layers, activation="g", loss="mse", bias=False) -> "Network":
-        """Check every part and make the network; raise SpecError naming what is wrong."""
+    def build(cls, layers, activation="g", loss="mse", bias=False, skips=(), ties=(), penalty=()) -> "Network":
+        """Check every part and make the network; raise SpecError naming what is wrong.
+
+        skips: (k, s) pairs, layer k's z adds a[s]; ties: (k, m) pairs, layer k's weights
+        (into layer k+1) are W[m] transposed; penalty: ("l1" | "l2", λ) pairs.
+        """
         layers = tuple(layers)
         if len(layers) < 2:
             raise SpecError(f"a network needs at least 2 layers (inputs and outputs), got {len(layers)}: write e.g. 2-3-1")
@@ -87,7 +91,7 @@ class Network:
             raise SpecError("softmax needs at least 2 output nodes: use sigmoid for a single output")
         if not isinstance(bias, bool):
             raise SpecError(f"bias must be true or false, got {bias!r}")
-        return cls(layers, tuple(acts), lossobj, bias)
+        return cls(layers, tuple(acts), lossobj, bias, *_structure(layers, skips, ties, penalty))
 
     # -- shape
     @property
@@ -97,7 +101,14 @@ class Network:
 
     @property
     def n_weights(self) -> int:
-        return sum(a * b for a, b in zip(self.layers, self.layers[1:]))
+        """The weights that are parameters of their own (a tied layer's are another's)."""
+        tied = dict(self.ties)
+        return sum(a * b for k, (a, b) in enumerate(zip(self.layers, self.layers[1:]), start=1) if k not in tied)
+
+    @property
+    def plain(self) -> bool:
+        """A plain stack: no skip connections, tied weights or penalty."""
+        return not (self.skips or self.ties or self.penalty)
 
     @property
     def n_parameters(self) -> int:
@@ -109,10 +120,12 @@ class Network:
 
     def parameters(self):
         """Every weight, then bias, as symbols, layer by layer: wij[k] for k = 1 … L-1."""
+        tied = dict(self.ties)
         for k in range(1, self.depth):
-            for i in range(1, self.layers[k - 1] + 1):
-                for j in range(1, self.layers[k] + 1):
-                    yield names.weight(i, j, k)
+            if k not in tied:
+                for i in range(1, self.layers[k - 1] + 1):
+                    for j in range(1, self.layers[k] + 1):
+                        yield names.weight(i, j, k)
             if self.bias:
                 for j in range(1, self.layers[k] + 1):
                     yield names.bias(j, k + 1)
@@ -123,19 +136,33 @@ class Network:
         if parts.kind == "w":
             i, j = parts.indices
             k = parts.layer
-            return 1 <= k < self.depth and i <= self.layers[k - 1] and j <= self.layers[k]
+            return 1 <= k < self.depth and i <= self.layers[k - 1] and j <= self.layers[k] and k not in dict(self.ties)
         if parts.kind == "b":
             return self.bias and 2 <= parts.layer <= self.depth and parts.indices[0] <= self.layers[parts.layer - 1]
         return False
 
     def describe(self) -> str:
         acts = sorted({a.name for a in self.activations}, key=[a.name for a in self.activations].index)
+        extra = [f"a[{s}] added to z[{k}]" for k, s in self.skips]
+        extra += [f"W[{k}] = W[{m}]ᵀ" for k, m in self.ties]
+        extra += [f"{kind} penalty {lam:g}" for kind, lam in self.penalty]
         return (f"{'-'.join(map(str, self.layers))}, {', '.join(acts)}, {self.loss.name}, "
-                f"{'biases' if self.bias else 'no biases'}")
+                f"{'biases' if self.bias else 'no biases'}" + "".join(f", {e}" for e in extra))
 
     def as_dict(self) -> dict:
-        return {"layers": list(self.layers), "activation": [a.name for a in self.activations],
+        data = {"layers": list(self.layers), "activation": [a.name for a in self.activations],
                 "loss": self.loss.name, "bias": self.bias}
+        if self.skips:
+            data["skip"] = {str(k): s for k, s in self.skips}
+        if self.ties:
+            data["tied"] = {str(k): m for k, m in self.ties}
+        if self.penalty:
+            data["penalty"] = dict(self.penalty)
+        return data
+
+    def penalty_symbol(self, kind: str) -> names.Constant:
+        """λ of the l1 or l2 penalty: λ alone, or λ1 and λ2 when both are given."""
+        return names.constant("lambda" + (kind[1] if len(self.penalty) > 1 else ""))
 
     # -- the equations' right-hand sides, over named intermediates
     def weighted_sum(self, j: int, k: int) -> sympy.Expr:
@@ -158,3 +185,32 @@ class Network:
         L = self.depth
         return sympy.Add(*[self.loss.term(names.asym(j, L), names.target(j))
                            for j in range(1, self.layers[-1] + 1)])
+
+
+def _structure(layers: tuple, skips, ties, penalty) -> tuple:
+    """Check skip connections, tied weights and penalties against the layer sizes."""
+    L = len(layers)
+    found_skips = []
+    for k, s in sorted(dict(skips).items()):
+        if not (2 <= k <= L and 1 <= s < k):
+            raise SpecError(f"skip = {s} in layer {k}: a skip adds a[s] of an earlier layer, 1 ≤ s < {k}")
+        if layers[s - 1] != layers[k - 1]:
+            raise SpecError(f"skip = {s} in layer {k}: a[{s}] has {layers[s - 1]} entries and z[{k}] has "
+                            f"{layers[k - 1]}; a skip joins layers of the same size")
+        found_skips.append((k, s))
+    ties = dict(ties)
+    for k, m in sorted(ties.items()):
+        if not (1 <= k < L and 1 <= m < L) or m == k or m in ties:
+            raise SpecError(f"tied = {m} for the weights W[{k}]: name another layer's own weights, "
+                            f"W[m] with 1 ≤ m < {L}, that are not tied themselves")
+        if (layers[k - 1], layers[k]) != (layers[m], layers[m - 1]):
+            raise SpecError(f"tied = {m}: W[{k}] is {layers[k - 1]}×{layers[k]} but W[{m}] transposed is "
+                            f"{layers[m]}×{layers[m - 1]}; tie layers of matching sizes")
+    found_penalty = []
+    for kind, lam in sorted(dict(penalty).items()):
+        if kind not in ("l1", "l2"):
+            raise SpecError(f"unknown penalty {kind!r}: use l2 (λ/2·Σw²) and/or l1 (λ·Σ|w|), e.g. penalty = {{ l2 = 0.01 }}")
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0 or lam == float("inf"):
+            raise SpecError(f"penalty {kind} = {lam!r}: give a number λ ≥ 0, e.g. penalty = {{ {kind} = 0.01 }}")
+        found_penalty.append((kind, float(lam)))
+    return tuple(found_skips), tuple(sorted(ties.items())), tuple(found_penalty)

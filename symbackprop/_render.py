@@ -14,7 +14,8 @@ from __future__ import annotations
 import sympy
 
 from . import _printing as printing
-from ._derivation import E, Derivation, WeightStep, general_form
+from ._derivation import E, Derivation, WeightStep
+from ._general import general_form
 from . import _names as names
 
 # ---------------------------------------------------------------- formats
@@ -340,10 +341,12 @@ def _weight_block(step: WeightStep, fmt: _Format):
     if step.expanded is not None:
         rows.append(("expanded", [lhs, fmt.expr(step.expanded)]))
     seed = fmt.total([fmt.product(term) for term in step.seed_form])
-    result = fmt.product(step.result)
+    result = fmt.total([fmt.product(term) for term in step.result])
     rows.append((fmt.greek("delta") + " form", [lhs, seed] + ([result] if result != seed else [])))
     items = [("eqs", rows)]
-    if step.through_delta:
+    if step.uses > 1:
+        items.append(("para", f"(the parameter is used in {step.uses} places, so its gradient is the sum over its uses)"))
+    elif step.through_delta:
         items.append(("para", "(the paths to the outputs are many, so the chain runs through the error signals of the layer above)"))
     return items
 
@@ -370,7 +373,7 @@ def _gradients(d: Derivation, fmt: _Format):
 def _results(d: Derivation, fmt: _Format):
     rows = []
     for step in d.steps:
-        rows.append((None, [fmt.partial(E, step.parameter), fmt.product(step.result)]))
+        rows.append((None, [fmt.partial(E, step.parameter), fmt.total([fmt.product(t) for t in step.result])]))
     return ("Results", [("eqs", rows)])
 
 
@@ -380,8 +383,11 @@ def _general(d: Derivation, fmt: _Format):
     lhs_out = fmt.expr(names.generic("delta", "j", "L"))
     rows = [(None, [lhs_out, fmt.expr(g.output_delta)])]
     rows += [(None, [fmt.expr(names.generic("delta", "i", str(k))), fmt.expr(rhs)]) for k, rhs in g.hidden]
-    rows.append((None, [fmt.partial(E, names.generic("w", "ij", "k")), fmt.product(
-        [names.generic("delta", "j", "k+1"), names.generic("a", "i", "k")])]))
+    if g.weights:
+        rows += [(None, [fmt.partial(E, names.generic("w", "ij", str(k))), fmt.expr(rhs)]) for k, rhs in g.weights]
+    else:
+        rows.append((None, [fmt.partial(E, names.generic("w", "ij", "k")), fmt.product(
+            [names.generic("delta", "j", "k+1"), names.generic("a", "i", "k")])]))
     if net.bias:
         rows.append((None, [fmt.partial(E, names.generic("b", "j", "k")), fmt.expr(g.bias)]))
     here = _math(fmt, f"L = {L}")
@@ -402,6 +408,7 @@ def _matrix(d: Derivation, fmt: _Format):
     else:
         rows = [(None, ["\\delta^{[k]}", f"\\left(W^{{[k]}} \\delta^{{[k+1]}}\\right) {had} g'\\left(z^{{[k]}}\\right)"]),
                 (None, ["\\frac{\\partial E}{\\partial W^{[k]}}", f"a^{{[k]}} \\left(\\delta^{{[k+1]}}\\right){t}"])]
+    rows += _matrix_extras(net, fmt, t)
     shapes = ", ".join(f"W[{k}] is {net.layers[k - 1]}×{net.layers[k]}" for k in range(1, net.depth))
     vectors = ", ".join(f"a[{k}] and δ[{k}] have {n}" if k > 1 else f"a[1] = x has {n}"
                         for k, n in enumerate(net.layers, start=1))
@@ -413,6 +420,41 @@ def _matrix(d: Derivation, fmt: _Format):
     para = (f"With column vectors per layer and W[k] holding wij[k] in row i (the from-node) and "
             f"column j (the to-node): {shapes}; {vectors} entries. g' is each layer's own activation derivative.")
     return ("Matrix form", [("eqs", rows), ("para", para)])
+
+
+def _matrix_extras(net, fmt: _Format, t: str) -> list:
+    """The matrix form's extra terms: a skip's δ, a tied layer's gradient, the penalty's."""
+    text = isinstance(fmt, TextFormat)
+    d_, lam = (fmt.greek("delta"), "λ" if not getattr(fmt, "ascii_only", False) else "lambda") if text \
+        else ("\\delta", "\\lambda")
+    rows = []
+    for k, s in net.skips:
+        if s > 1:
+            if text:
+                lhs = f"{d_}[{s}]"
+                rhs = f"(W[{s}] {d_}[{s + 1}] + {d_}[{k}]) {'(.)' if fmt.ascii_only else '⊙'} g'(z[{s}])"
+            else:
+                lhs = f"\\delta^{{[{s}]}}"
+                rhs = (f"\\left(W^{{[{s}]}} \\delta^{{[{s + 1}]}} + \\delta^{{[{k}]}}\\right) "
+                       f"\\odot g'\\left(z^{{[{s}]}}\\right)")
+            rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
+    grad = {}
+    for k, m in net.ties:
+        grad.setdefault(m, []).append(f"(a[{k}] {d_}[{k + 1}]{t}){t}" if text
+                                      else f"\\left(a^{{[{k}]}} \\left(\\delta^{{[{k + 1}]}}\\right){t}\\right){t}")
+    for kind, _ in net.penalty:
+        sym = fmt.expr(net.penalty_symbol(kind))
+        for m in range(1, net.depth):
+            if m not in dict(net.ties):
+                w = f"W[{m}]" if text else f"W^{{[{m}]}}"
+                sign = f"sign({w})" if text else f"\\operatorname{{sign}}\\left({w}\\right)"
+                grad.setdefault(m, []).append(f"{sym} {w}" if kind == "l2" else f"{sym} {sign}")
+    for m, extra in sorted(grad.items()):
+        own = f"a[{m}] {d_}[{m + 1}]{t}" if text else f"a^{{[{m}]}} \\left(\\delta^{{[{m + 1}]}}\\right){t}"
+        lhs = f"{fmt.partial_sign}E/{fmt.partial_sign}W[{m}]" if text else f"\\frac{{\\partial E}}{{\\partial W^{{[{m}]}}}}"
+        rhs = " + ".join([own] + extra)
+        rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
+    return rows
 
 
 def _update(d: Derivation, fmt: _Format):

@@ -22,9 +22,13 @@ import sympy
 
 from . import _names as names
 from ._activations import Activation
+from . import _elman
 from ._derivation import Displays
+from ._elman import flows  # noqa: F401 (the renderer and numbers ask it here)
+from ._graph import sweep
 from ._losses import LOSSES, Loss
 from ._network import MAX_PARAMETERS, Network, SpecError, activation_named
+from ._steps import Shortcuts, output_step
 
 E = sympy.Symbol("E", real=True)
 
@@ -36,69 +40,7 @@ MAX_STEPS = 1000
 MAX_PROVE_PARAMETERS, MAX_PROVE_STEPS = 40, 4
 MAX_EXPANDED_SIZE = 20_000
 
-# ---------------------------------------------------------------- names
-_TEXT = {"delta": ("δ", "\\delta")}
-_SHARED = ("u", "w", "v", "b", "c")           # no time index
-_TWO = ("u", "w", "v")
-_RANK = {k: n for n, k in enumerate(("u", "w", "v", "b", "c", "x", "h", "s", "o", "y", "t", "delta"))}
-_PLAIN = re.compile(r"(delta|δ|[uwvbcxtshoy])([0-9]+(?:,[0-9]+)*)(?:<([0-9]+)>)?\Z")
-
-
-class TimeName(sympy.Symbol):
-    """A name of the recurrent network: ``w12``, ``h1<2>``, ``delta1<3>``; prints itself."""
-
-    def parts(self):
-        return parse_name(self.name)
-
-    def print_key(self):
-        kind, indices, t = self.parts()
-        return (_RANK[kind], t or 0, indices)
-
-    def _sympystr(self, printer):
-        if getattr(printer, "unicode_names", False) and self.name.startswith("delta"):
-            return "δ" + self.name[5:]
-        return self.name
-
-    def _latex(self, printer):
-        kind, indices, t = self.parts()
-        letter = _TEXT.get(kind, (kind, kind))[1]
-        text = f"{letter}_{{{names._index_text(indices)}}}"
-        return text if t is None else f"{text}^{{\\langle {t} \\rangle}}"
-
-
-def _sort_key(self, order=None):
-    kind, indices, t = self.parts()
-    key = f"{_RANK[kind]:02d}{kind}{(t or 0):06d}" + "".join(f"{i:06d}" for i in indices)
-    return self.class_key(), (1, (key,)), sympy.S.One.sort_key(), sympy.S.One
-
-
-TimeName.sort_key = _sort_key
-
-
-@lru_cache(maxsize=None)
-def parse_name(text: str):
-    """(kind, indices, time) of a plain name; raise NameError_ saying how to write it.
-
-    >>> parse_name("w12"), parse_name("delta1<3>")
-    (('w', (1, 2), None), ('delta', (1,), 3))
-    """
-    m = _PLAIN.match(text.strip())
-    if not m:
-        raise names.NameError_(f"'{text}' is not a name of a recurrent network: write e.g. w12, u11, v11, "
-                               "b1, c1, x1<2>, h1<2>, s1<2>, o1<2>, y1<2>, t1<2> or delta1<2>")
-    kind = "delta" if m.group(1) == "δ" else m.group(1)
-    digits, t = m.group(2), m.group(3)
-    if (t is None) != (kind in _SHARED):
-        how = "takes no time step (the weights are shared)" if t is not None else \
-            f"needs a time step in angle brackets, e.g. {kind}1<2>"
-        raise names.NameError_(f"'{text}': {kind} {how}")
-    indices = names.split_indices(text, kind, digits, 2 if kind in _TWO else 1, "" if t is None else f"<{t}>")
-    return kind, indices, (None if t is None else int(t))
-
-
-def sym(kind: str, *indices: int, t: int | None = None) -> TimeName:
-    text = kind + names._index_text(tuple(indices)) + ("" if t is None else f"<{t}>")
-    return TimeName(text, real=True)
+from ._timed import _SHARED, TimeName, parse_name, sym  # noqa: F401 (their home is _timed)
 
 
 # ---------------------------------------------------------------- the network
@@ -237,18 +179,6 @@ def from_data(data: dict, source: str, activation=None, loss=None, bias=None) ->
 
 
 # ---------------------------------------------------------------- the derivation
-def _outputs_at(net: RNN, t: int) -> dict:
-    """The output layer's names in the feedforward proxy → this step's names."""
-    L = 2
-    table = {}
-    for j in range(1, net.outputs + 1):
-        table[names.asym(j, L)] = sym("y", j, t=t)
-        table[names.zsym(j, L)] = sym("o", j, t=t)
-        table[names.target(j)] = sym("t", j, t=t)
-        table[names.delta(j, L)] = sym("o", j, t=t)      # only in the steps' left sides
-    return table
-
-
 @dataclass(frozen=True)
 class RNNDerivation(Displays):
     """Forward equations, E, ∂E/∂o, every δ<t> and every shared gradient, keyed by plain names."""
@@ -379,29 +309,6 @@ def expandable(net: RNN) -> bool:
             and expanded_size(net) <= MAX_EXPANDED_SIZE)
 
 
-def flows(net: RNN, t: int, truncate: int | None) -> bool:
-    """Whether δ<t+1> reaches δ<t>: not past the last step, nor across a truncation boundary."""
-    if t >= net.steps:
-        return False
-    return truncate is None or t % truncate != 0
-
-
-def _renamed(step, rename: dict):
-    """A one-step output DeltaStep of the feedforward proxy, in this step's names."""
-    from ._derivation import DeltaStep, Partial
-    chain = tuple(tuple(Partial(p.of.xreplace(rename), p.by.xreplace(rename), p.value.xreplace(rename))
-                        for p in path) for path in step.chain)
-    return DeltaStep(step.delta.xreplace(rename), chain, tuple(f.xreplace(rename) for f in step.factors),
-                     tuple((r, e.xreplace(rename)) for r, e in step.simplified))
-
-
-def _local(forward: dict, name: str, t: int):
-    """(what E flows through at step t, ∂ of it by the parameter), by sympy.diff of the local equation."""
-    kind, indices, _ = parse_name(name)
-    node = sym("o" if kind in "vc" else "s", indices[-1], t=t)
-    return node, sympy.diff(forward[node.name], sym(kind, *indices))
-
-
 def _expanded_one(selected) -> str:
     """The weight whose fully expanded form is shown: w11, where the recursion shows most."""
     return "w11" if "w11" in selected else selected[0]
@@ -414,71 +321,23 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
     truncate: the sequence is cut into chunks of K steps (1…K, K+1…2K, …) and δ does not
     flow back across a cut (as when the hidden state is detached every K steps).
     """
-    from ._derivation import _output_deltas
     if net.size > MAX_SYMBOLIC:
         raise SpecError(f"the unrolled network has {net.size:,} weighted terms; symbolic derivation stops at "
                         f"{MAX_SYMBOLIC:,}: use fewer steps or smaller layers (eval, check and compile have no "
                         "such limit)")
     if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1):
         raise SpecError(f"truncate = {truncate!r}: give a whole number of steps ≥ 1")
-    I, H, O, T = net.inputs, net.hidden, net.outputs, net.steps
-    U = [[sym("u", i, j) for j in range(1, H + 1)] for i in range(1, I + 1)]
-    W = [[sym("w", i, j) for j in range(1, H + 1)] for i in range(1, H + 1)]
-    V = [[sym("v", i, j) for j in range(1, O + 1)] for i in range(1, H + 1)]
-    out_net = net.output_network()
-    forward = {}
-    for t in range(1, T + 1):
-        x = [sym("x", i, t=t) for i in range(1, I + 1)]
-        h_prev = [sym("h", i, t=t - 1) for i in range(1, H + 1)]
-        for j in range(1, H + 1):
-            terms = [U[i][j - 1] * x[i] for i in range(I)] + [W[i][j - 1] * h_prev[i] for i in range(H)]
-            if net.bias:
-                terms.append(sym("b", j))
-            forward[f"s{j}<{t}>"] = sympy.Add(*terms)
-            forward[f"h{j}<{t}>"] = net.activation.apply(sym("s", j, t=t))
-        h = [sym("h", i, t=t) for i in range(1, H + 1)]
-        for j in range(1, O + 1):
-            terms = [V[i][j - 1] * h[i] for i in range(H)] + ([sym("c", j)] if net.bias else [])
-            forward[f"o{j}<{t}>"] = sympy.Add(*terms)
-        rename = _outputs_at(net, t)
-        for j in range(1, O + 1):
-            forward[f"y{j}<{t}>"] = out_net.activation_value(j, 2).xreplace(rename)
-    one_step = out_net.loss_value()
-    loss = sympy.Add(*[one_step.xreplace(_outputs_at(net, t)) for t in range(1, T + 1)])
-    # ∂E/∂oj<t>: the output layer's δ of a feedforward net (shortcuts and all), renamed per step
-    proxy_deltas, proxy_steps = _output_deltas(out_net, one_step)
-    errors, output_steps = {}, []
-    for t in range(1, T + 1):
-        rename = _outputs_at(net, t)
-        for j in range(1, O + 1):
-            errors[f"o{j}<{t}>"] = proxy_deltas[names.delta(j, 2).name].xreplace(rename)
-        output_steps += [(t, _renamed(s, rename)) for s in proxy_steps]
-    deltas = {}
-    for t in range(T, 0, -1):
-        for j in range(1, H + 1):
-            s_jt, h_jt = sym("s", j, t=t), sym("h", j, t=t)
-            dh_ds = sympy.diff(forward[h_jt.name], s_jt)
-            # ∂ok<t>/∂hj<t> and ∂sk<t+1>/∂hj<t> by sympy.diff of the local equations
-            terms = [sympy.diff(forward[f"o{k}<{t}>"], h_jt) * errors[f"o{k}<{t}>"] for k in range(1, O + 1)]
-            if flows(net, t, truncate):
-                terms += [sympy.diff(forward[f"s{k}<{t + 1}>"], h_jt) * sym("delta", k, t=t + 1)
-                          for k in range(1, H + 1)]
-            deltas[f"delta{j}<{t}>"] = dh_ds * sympy.Add(*terms)
-    per_step = {}
-    steps = range(1, T + 1)
-    for (kind, rows, cols, below, above) in (
-            ("u", I, H, lambda i, t: sym("x", i, t=t), lambda j, t: sym("delta", j, t=t)),
-            ("w", H, H, lambda i, t: sym("h", i, t=t - 1), lambda j, t: sym("delta", j, t=t)),
-            ("v", H, O, lambda i, t: sym("h", i, t=t), lambda j, t: errors[f"o{j}<{t}>"])):
-        for i in range(1, rows + 1):
-            for j in range(1, cols + 1):
-                per_step[f"{kind}{names._index_text((i, j))}"] = tuple(below(i, t) * above(j, t) for t in steps)
-    if net.bias:
-        for j in range(1, H + 1):
-            per_step[f"b{j}"] = tuple(sym("delta", j, t=t) for t in steps)
-        for j in range(1, O + 1):
-            per_step[f"c{j}"] = tuple(errors[f"o{j}<{t}>"] for t in steps)
-    gradients = {name: sympy.Add(*terms) for name, terms in per_step.items()}
+    model = _elman.build(net, truncate)
+    shortcuts = Shortcuts(_elman.outputs(net))
+    s = sweep(model, refine=shortcuts)
+    forward = {eq.node.name: eq.expr for eq in model.equations[:-1]}
+    errors = {o.name: s.adjoint[o] for o in shortcuts.outputs}
+    # ∂E/∂oj<t> step by step, as the output layer's δ of a feedforward net
+    output_steps = [(parse_name(o.name)[2], output_step(s, o, o, shortcuts.steps[o])) for o in shortcuts.outputs]
+    hidden = [eq for eq in model.equations if eq.delta is not None]
+    deltas = {eq.delta.name: s.adjoint[eq.node] for eq in sorted(hidden, key=lambda eq: -parse_name(eq.node.name)[2])}
+    per_step = {p.name: tuple(v for _, v in s.uses[p]) for p in model.parameters}
+    gradients = {p.name: s.gradient[p] for p in model.parameters}
     if weights:
         selected = tuple(w for w in weights)
     else:       # the output weights first, as the seed starts from the outputs; then back through time
@@ -486,8 +345,12 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
         selected = tuple(order) if net.n_parameters <= max_weights else \
             tuple(k for k in ("v11", "c1", "w11", "u11", "b1") if k in gradients)
     # each selected parameter's chain rule: per step, the node E flows through and its local derivative
-    chains = {name: tuple((t, *_local(forward, name, t)) for t in steps) for name in selected}
-    d = RNNDerivation(net, forward, loss, errors, tuple(output_steps), deltas, gradients, selected, truncate,
+    chains = {}
+    for name in selected:
+        kind, indices, _ = parse_name(name)
+        p = sym(kind, *indices)
+        chains[name] = tuple((parse_name(eq.node.name)[2], eq.node, eq.derivative(p)) for eq, _ in s.uses[p])
+    d = RNNDerivation(net, forward, model.output.expr, errors, tuple(output_steps), deltas, gradients, selected, truncate,
                       per_step=per_step, chains=chains)
     if expandable(net) and truncate is None:
         shown = _expanded_one(selected)
@@ -501,7 +364,7 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
 
 def prove_rnn(d: RNNDerivation) -> dict:
     """name → how its δ form, fully substituted, was shown equal to sympy.diff of the unrolled E."""
-    from ._derivation import equal_by_algebra
+    from ._proof import equal_by_algebra
     net = d.network
     if not expandable(net):
         raise SpecError(expand_limit_message(net, "--prove"))

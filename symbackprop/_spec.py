@@ -93,7 +93,7 @@ def from_spec(spec, activation=None, loss=None, bias=None):
                 return from_data(data, source, split_activations(activation) if activation else None, loss, bias)
             raise SpecError(f"{source}: kind = {data['kind']!r}; write kind = \"rnn\" for a recurrent network, "
                             "or leave kind out for a feedforward one")
-        data = _check_keys(data, source)
+        data = _layer_list(data, source) if "layer" in data or "inputs" in data else _check_keys(data, source)
     elif isinstance(spec, str):
         text = spec.strip()
         if not _COMPACT.match(text) and Path(text).is_file():
@@ -109,4 +109,52 @@ def from_spec(spec, activation=None, loss=None, bias=None):
     options = {"activation": activation, "loss": loss, "bias": bias}
     merged = {**{"activation": "g", "loss": "mse", "bias": False}, **data,
               **{k: v for k, v in options.items() if v is not None}}
-    return Network.build(merged["layers"], merged["activation"], merged["loss"], merged["bias"])
+    return Network.build(merged["layers"], merged["activation"], merged["loss"], merged["bias"],
+                         merged.get("skips", ()), merged.get("ties", ()), merged.get("penalty", ()))
+
+
+_LAYER_KEYS = {"kind": str, "size": int, "activation": str, "bias": bool, "skip": int, "tied": int}
+
+
+def _layer_list(data: dict, source: str) -> dict:
+    """A spec with ``inputs`` and one ``[[layer]]`` table per layer (DESIGN.md §5.2), as keywords."""
+    unknown = sorted(set(data) - {"inputs", "layer", "loss", "penalty"})
+    if unknown:
+        raise SpecError(f"{source}: unknown key {unknown[0]!r}; a layer-list spec has inputs, loss, penalty "
+                        "and one [[layer]] table per layer")
+    inputs, layers = data.get("inputs"), data.get("layer")
+    if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
+        raise SpecError(f"{source}: inputs = {inputs!r}; give the number of inputs, e.g. inputs = 4")
+    if not isinstance(layers, list) or not layers or not all(isinstance(t, dict) for t in layers):
+        raise SpecError(f"{source}: give one [[layer]] table per layer after the inputs, each with size = N")
+    sizes, acts, biases, skips, ties = [inputs], [], set(), [], []
+    for k, entry in enumerate(layers, start=2):
+        where = f"{source}, layer {k}"
+        for key, value in entry.items():
+            kind = _LAYER_KEYS.get(key)
+            if kind is None:
+                raise SpecError(f"{where}: unknown key {key!r}; a dense layer has {', '.join(_LAYER_KEYS)}")
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise SpecError(f"{where}: {key} has the wrong type ({type(value).__name__}); "
+                                "e.g. size = 3, activation = \"tanh\", bias = true, skip = 2, tied = 1")
+        if entry.get("kind", "dense") != "dense":
+            raise SpecError(f"{where}: kind = {entry['kind']!r} is not a layer kind yet; use kind = \"dense\"")
+        if "size" not in entry:
+            raise SpecError(f"{where}: missing size, e.g. size = 3")
+        sizes.append(entry["size"])
+        acts.append(entry.get("activation", "g"))
+        biases.add(entry.get("bias", False))
+        if "skip" in entry:
+            skips.append((k, entry["skip"]))
+        if "tied" in entry:
+            ties.append((k - 1, entry["tied"]))
+    if len(biases) > 1:
+        raise SpecError(f"{source}: some layers have biases and some not; give every layer the same bias for now")
+    penalty = data.get("penalty", {})
+    if not isinstance(penalty, dict):
+        raise SpecError(f"{source}: penalty must be a table, e.g. penalty = {{ l2 = 0.01 }}")
+    found = {"layers": sizes, "activation": acts, "bias": biases.pop(), "skips": skips, "ties": ties,
+             "penalty": list(penalty.items())}
+    if "loss" in data:
+        found["loss"] = data["loss"]
+    return found

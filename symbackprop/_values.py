@@ -16,12 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from . import _names as names
+from ._errors import ValuesError
 from ._files import read_text
 from ._network import Network
-
-
-class ValuesError(ValueError):
-    """A values file that cannot be used; the message names the entry and the fix."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ import sympy
 
 from . import _names as names
 from ._compile import numpy_function
-from ._derivation import Derivation, _atomize, derive
+from ._derivation import Derivation, derive
+from ._proof import _atomize
 from ._equation import ETA, Equation, parse_equation
 from ._network import Network
 from ._printing import plain, text

@@ -12,19 +12,17 @@ import click
 
 from . import _names as names
 from ._check import check as run_check
-from ._compile import CompileError
 from ._cost import cost
 from ._derivation import MAX_EXPANDED, MAX_EXPANDED_SIZE, derive, expanded_size
 from ._evaluate import evaluate
 from ._document import standalone_drawing, tikz
 from ._equation import parse_equation
-from ._files import OutputError, read_text, write_atomic
-from ._grammar import ParseError
-from ._network import SpecError
+from ._errors import OutputError, ParseError, SymbackpropError
+from ._files import read_text, write_atomic
 from ._rnn import RNN, derive_rnn, expand_limit_message, expandable
 from ._report import check_text, cost_text, evaluation_json, evaluation_text
 from ._spec import from_spec
-from ._values import ValuesError, parse_values, read_values_file
+from ._values import parse_values, read_values_file
 from ._verify import decide
 
 
@@ -32,11 +30,18 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+class _Commands(click.Group):
+    """The command group; any SymbackpropError that reaches it is bad input: one line, exit 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SymbackpropError as err:
+            raise BadInput(str(err)) from None
+
+
 def _network(spec, activation, loss, bias):
-    try:
-        return from_spec(spec, activation=activation, loss=loss, bias=bias)
-    except SpecError as err:
-        raise BadInput(str(err)) from None
+    return from_spec(spec, activation=activation, loss=loss, bias=bias)
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -86,7 +91,7 @@ def spec_options(f):
     return click.argument("spec", metavar="SPEC")(f)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="symbackprop")
 def cli():
     """Derive backpropagation symbolically, in the seed's notation.
@@ -175,11 +180,8 @@ def _derive_rnn(net, weights, fmt, ascii_only, standalone, prove, expanded, max_
         raise BadInput(expand_limit_message(net, what))
     if prove and truncate is not None:
         raise BadInput("--prove checks the full gradient against brute force: leave out --truncate")
-    try:
-        d = derive_rnn(net, [names_of(net, w) for w in weights] or None, truncate=truncate, prove=prove,
-                       max_weights=max_weights)
-    except SpecError as err:
-        raise BadInput(str(err)) from None
+    d = derive_rnn(net, [names_of(net, w) for w in weights] or None, truncate=truncate, prove=prove,
+                   max_weights=max_weights)
     _emit(_written(d, fmt, ascii_only, standalone, expanded), output)
     if d.proof is not None and not all(d.proof.values()):
         click.get_current_context().exit(1)
@@ -228,21 +230,15 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, tru
         raise BadInput(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
     if isinstance(net, RNN):
         from ._rnn_numeric import evaluate_rnn, parse_rnn_values, rnn_evaluation_json, rnn_evaluation_text
-        try:
-            values = parse_rnn_values(net, read_values_file(values_file))
-            result = evaluate_rnn(net, values, lr, truncate, report)
-        except (ValuesError, CompileError) as err:
-            raise BadInput(str(err)) from None
+        values = parse_rnn_values(net, read_values_file(values_file))
+        result = evaluate_rnn(net, values, lr, truncate, report)
         _emit(rnn_evaluation_json(result) if fmt == "json" else rnn_evaluation_text(result, ascii_only), output)
         return
     if truncate is not None or report:
         raise BadInput(f"{'--truncate' if truncate is not None else '--report'} is for recurrent networks "
                        "(a spec file with kind = \"rnn\")")
-    try:
-        values = parse_values(net, read_values_file(values_file))
-        result = evaluate(net, values, lr)
-    except (ValuesError, CompileError) as err:
-        raise BadInput(str(err)) from None
+    values = parse_values(net, read_values_file(values_file))
+    result = evaluate(net, values, lr)
     _emit(evaluation_json(result) if fmt == "json" else evaluation_text(result, ascii_only), output)
 
 
@@ -266,16 +262,13 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch, truncate):
       symbackprop check 4-5-3 --activation tanh,softmax --loss cross_entropy --samples 20
     """
     net = _network(spec, activation, loss, bias)
-    try:
-        if isinstance(net, RNN):
-            from ._rnn_numeric import check_rnn
-            report = check_rnn(net, samples=samples, seed=seed, batch=batch, truncate=truncate)
-        elif truncate is not None:
-            raise BadInput("--truncate is for recurrent networks (a spec file with kind = \"rnn\")")
-        else:
-            report = run_check(net, samples=samples, seed=seed, batch=batch)
-    except CompileError as err:
-        raise BadInput(str(err)) from None
+    if isinstance(net, RNN):
+        from ._rnn_numeric import check_rnn
+        report = check_rnn(net, samples=samples, seed=seed, batch=batch, truncate=truncate)
+    elif truncate is not None:
+        raise BadInput("--truncate is for recurrent networks (a spec file with kind = \"rnn\")")
+    else:
+        report = run_check(net, samples=samples, seed=seed, batch=batch)
     click.echo(check_text(report), nl=False)
     if not report:
         click.get_current_context().exit(1)
@@ -299,10 +292,7 @@ def cost_cmd(spec, activation, loss, bias, batch, repeat):
     if isinstance(net, RNN):
         raise BadInput("cost compares backprop with one derivative per weight for feedforward networks; for a "
                        "recurrent network use eval --report or check")
-    try:
-        rows = cost(net, batch=batch, repeat=repeat)
-    except CompileError as err:
-        raise BadInput(str(err)) from None
+    rows = cost(net, batch=batch, repeat=repeat)
     click.echo(cost_text(net, batch, rows), nl=False)
 
 

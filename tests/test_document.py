@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 import symbackprop as sb
-from symbackprop._derivation import GeneralFormError, general_form
+from symbackprop._general import GeneralFormError, general_form
 from symbackprop._document import tikz
 
 PDFLATEX = shutil.which("pdflatex")

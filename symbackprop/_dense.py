@@ -1,0 +1,91 @@
+"""The dense stack as a graph: zj[k] = Σ_i wij[k-1]·ai[k-1] (+ bj[k]), aj[k] = g(zj[k]), then E.
+
+>>> from symbackprop._network import Network
+>>> m = build(Network.build([2, 1]))
+>>> [str(eq.node) for eq in m.equations]
+['z1[2]', 'a1[2]', 'E']
+"""
+from __future__ import annotations
+
+import sympy
+
+from . import _names as names
+from ._graph import E, Equation, Model
+from ._network import Network
+
+#: the penalty term of E
+R = sympy.Symbol("R", real=True)
+
+
+def softmax_local(outs: list, zs: list, o: int) -> tuple:
+    """∂ao/∂zj of exp(zo)/Σ exp(zm) is ao·([o = j] − aj) (tests check it against sympy.diff)."""
+    return tuple((zs[j], outs[o] * ((1 if o == j else 0) - outs[j])) for j in range(len(zs)))
+
+
+def build(net: Network) -> Model:
+    """The network's equations in the seed's order: per layer z1, a1, z2, a2, … (softmax: z's first).
+
+    A skip adds (1, aj[s]) to zj[k]'s terms; a tied layer's coefficients are another
+    layer's weights, transposed; a penalty adds its terms to E.
+    """
+    equations, parameters = [], []
+    ties, skips = dict(net.ties), dict(net.skips)
+    for k in range(2, net.depth + 1):
+        nodes = range(1, net.layers[k - 1] + 1)
+        below = [names.asym(i, k - 1) for i in range(1, net.layers[k - 2] + 1)]
+        if k - 1 in ties:                          # W[k-1] = W[m]ᵀ: wij[k-1] is wji[m]
+            m = ties[k - 1]
+            W = [list(col) for col in zip(*names.layer_symbols(net.layers[m - 1], net.layers[m], m))]
+        else:
+            W = names.layer_symbols(net.layers[k - 2], net.layers[k - 1], k - 1)
+            parameters += [w for row in W for w in row]
+        if net.bias:
+            parameters += [names.bias(j, k) for j in nodes]
+        softmax = net.activation(k).name == "softmax"
+        if softmax:                                # each a needs every z of its layer
+            order = [(kind, j) for kind in "za" for j in nodes]
+            outs = [names.asym(j, k) for j in nodes]
+            zs = [names.zsym(j, k) for j in nodes]
+        else:                                      # the seed's order: z1, a1, z2, a2, …
+            order = [(kind, j) for j in nodes for kind in "za"]
+        for kind, j in order:
+            if kind == "z":
+                pairs = [(W[i][j - 1], a) for i, a in enumerate(below)]
+                if k in skips:
+                    pairs.append((sympy.S.One, names.asym(j, skips[k])))
+                if net.bias:
+                    pairs.append((names.bias(j, k), sympy.S.One))
+                equations.append(Equation(names.zsym(j, k), weighted_sum(pairs), names.delta(j, k), tuple(pairs)))
+            else:
+                local = softmax_local(outs, zs, j - 1) if softmax else ()
+                equations.append(Equation(names.asym(j, k), net.activation_value(j, k), local=local))
+    loss = net.loss_value()
+    if net.penalty:                                # R = λ/2·Σw² (+ λ·Σ|w|), and E = loss + R
+        equations.append(Equation(R, penalty(net, parameters)))
+        loss = loss + R
+    equations.append(Equation(E, loss))
+    # the parameters in the order of net.parameters(), as the same symbols the equations hold
+    return Model(tuple(equations), tuple(parameters))
+
+
+def penalty(net: Network, parameters: list) -> sympy.Expr:
+    """λ/2·Σw² (l2) and λ·Σ|w| (l1) over the weights, each parameter once; biases excluded."""
+    weights = [p for p in parameters if p.name.startswith("w")]
+    total = sympy.S.Zero
+    for kind, _ in net.penalty:
+        lam = net.penalty_symbol(kind)
+        if kind == "l2":
+            total += lam / 2 * sympy.Add(*[w ** 2 for w in weights])
+        else:
+            total += lam * sympy.Add(*[sympy.Abs(w) for w in weights])
+    return total
+
+
+def weighted_sum(pairs: list) -> sympy.Expr:
+    """Σ w·a (+ b), made fast: the products without Mul's flatten, in (nearly) the order Add
+    sorts its terms, by the weights' names, so that its sort takes one comparison per term."""
+    one = sympy.S.One
+    terms = [w if a is one else a if w is one else names.product(w, a) for w, a in pairs]
+    weighted = [t for t in terms if t.is_Mul]
+    weighted.sort(key=lambda term: term.args[0].name)
+    return sympy.Add(*weighted, *[t for t in terms if not t.is_Mul])
