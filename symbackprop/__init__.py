@@ -7,129 +7,21 @@ a1[2]*delta1[3]
 """
 from __future__ import annotations
 
-from ._derivation import Derivation, Partial, WeightStep
-from ._proof import prove_all
-from ._steps import DeltaStep
-from ._derivation import derive as _derive
-from ._network import Network, SpecError
+from . import _render, _render_json, _render_recurrent  # noqa: F401 (importing them registers the writers)
+from ._api import check, compile, derive, network, prove, rnn, verify  # noqa: A004 (compile is the API's name)
 from ._check import Report
-from ._check import check as _check
-from ._compile import CompileError, Vectorized, printed_formulas, vectorized
-from ._grammar import ParseError
-from ._spec import from_spec
-from ._rnn import RNN, RNNDerivation, derive_rnn, prove_rnn
+from ._derivation import Derivation, Partial, WeightStep
+from ._errors import (CompileError, LimitError, NotationError, OutputError, ParseError, SpecError,
+                      SymbackpropError, ValuesError)
+from ._kinds import register_built_in as _register_built_in
+from ._network import Network
+from ._rnn import RNN, RNNDerivation
+from ._steps import DeltaStep
 from ._verify import Verdict
-from ._verify import verify as _verify
-from ._errors import LimitError, NotationError, OutputError, SymbackpropError, ValuesError
 
-__all__ = ["network", "rnn", "derive", "prove", "compile", "check", "verify", "Verdict", "ParseError", "CompileError",
-           "Network", "RNN", "Derivation", "RNNDerivation", "DeltaStep", "WeightStep", "Partial", "SpecError",
-           "SymbackpropError", "NotationError", "ValuesError", "LimitError", "OutputError"]
+_register_built_in()
+
+__all__ = ["network", "rnn", "derive", "prove", "compile", "check", "verify", "Verdict", "Report", "ParseError",
+           "CompileError", "Network", "RNN", "Derivation", "RNNDerivation", "DeltaStep", "WeightStep", "Partial",
+           "SpecError", "SymbackpropError", "NotationError", "ValuesError", "LimitError", "OutputError"]
 __version__ = "0.1.0"
-
-
-def network(spec=None, *, activation=None, loss=None, bias=None, layers=None) -> Network:
-    """A Network from a compact string (``"2-3-1"``), a spec file path, or keywords.
-
-    >>> network(layers=[2, 2, 1], activation="sigmoid").describe()
-    '2-2-1, sigmoid, mse, no biases'
-    """
-    if spec is None:
-        if layers is None:
-            raise SpecError("give a spec such as '2-3-1', a spec file, or layers=[2, 3, 1]")
-        return Network.build(layers, activation or "g", loss or "mse", bool(bias))
-    return from_spec(spec, activation=activation, loss=loss, bias=bias)
-
-
-def rnn(inputs, hidden, outputs, steps, *, activation="g", output_activation="linear", loss="mse",
-        bias=False) -> RNN:
-    """A simple recurrent network unrolled over ``steps`` (a spec file with kind = "rnn" gives the same).
-
-    >>> rnn(2, 3, 1, 4, activation="tanh").describe()
-    'RNN 2-3-1, T = 4, tanh hidden, linear outputs, mse, no biases'
-    """
-    return RNN.build(inputs, hidden, outputs, steps, activation, output_activation, loss, bias)
-
-
-def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None,
-           **options):
-    """The whole derivation of a network (or of a spec, with ``network``'s options).
-
-    For a recurrent network, ``truncate=K`` backpropagates through chunks of K steps only.
-    """
-    net = _as_network(spec_or_network, options)
-    if isinstance(net, RNN):
-        return derive_rnn(net, weights, truncate=truncate, prove=prove, max_weights=max_weights)
-    if truncate is not None:
-        raise SpecError("truncate is for recurrent networks only")
-    return _derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights)
-
-
-def prove(derivation) -> dict:
-    """name → how its δ form was shown equal to brute-force ``sympy.diff`` (or False)."""
-    if isinstance(derivation, RNNDerivation):
-        return prove_rnn(derivation)
-    return prove_all(derivation)
-
-
-def _as_network(spec_or_network, options):
-    if isinstance(spec_or_network, (Network, RNN)) and not options:
-        return spec_or_network
-    return network(spec_or_network, **options)
-
-
-def compile(spec_or_network, reduction: str = "sum", **options) -> Vectorized:  # noqa: A001 (the API's name)
-    """``f(W, b, X, T) -> (E, dW, db)``: the network's gradients as NumPy matrix code.
-
-    ``W[k-1]`` is layer k's weights, shape (n_k, n_{k+1}), ``W[k-1][i-1, j-1] = wij[k]``
-    (a dict ``{k: W_k}`` works too); ``b[k-1]`` has shape (n_{k+1},), or b=None without
-    biases; X is (batch, n_in), T is (batch, n_out). E and the gradients are sums over
-    the batch, or means with ``reduction="mean"``. Raises CompileError for the generic g.
-
-    >>> import numpy as np
-    >>> f = compile("2-1", activation="linear")
-    >>> E, dW, db = f([np.ones((2, 1))], None, np.ones((1, 2)), np.zeros((1, 1)))
-    >>> float(E)
-    2.0
-
-    For a recurrent network it is ``f(P, X, T, h0=None) -> (E, grads)``, with P and grads
-    mapping "U", "W", "V" (and "b", "c") to arrays, X (batch, steps, inputs), T (batch,
-    steps, outputs); ``truncate=K`` gives truncated BPTT.
-    """
-    truncate = options.pop("truncate", None)
-    net = _as_network(spec_or_network, options)
-    if isinstance(net, RNN):
-        from ._rnn_numeric import RNNVectorized
-        return RNNVectorized(net, truncate, reduction)
-    return vectorized(net, reduction)
-
-
-def check(spec_or_network, samples: int = 5, seed: int = 0, batch: int = 1, **options) -> Report:
-    """Cross-check printed formulas, vectorized code, the NumPy reference and finite differences.
-
-    The report is truthy when every pair agrees; ``report.rows`` holds the errors.
-    """
-    truncate = options.pop("truncate", None)
-    net = _as_network(spec_or_network, options)
-    if isinstance(net, RNN):
-        from ._rnn_numeric import check_rnn
-        return check_rnn(net, samples=samples, seed=seed, batch=batch, truncate=truncate)
-    return _check(net, samples=samples, seed=seed, batch=batch)
-
-
-def verify(spec_or_network, equation: str, **options) -> Verdict:
-    """Whether a hand-derived equation is right: a Verdict, truthy when right.
-
-    It has ``.expected`` (the tool's answer), ``.diagnosis`` (a named mistake, when one
-    matches) and ``.counterexample`` (a point and both values). Raises ParseError,
-    with the column, for text it cannot read.
-
-    >>> v = verify("2-3-1", "dE/dw11[1] = delta1[3]*w11[2]*x1")
-    >>> bool(v), v.diagnosis
-    (False, "a missing g'(z1[2]) factor")
-    """
-    net = _as_network(spec_or_network, options)
-    if isinstance(net, RNN):
-        from ._rnn_verify import verify_rnn
-        return verify_rnn(net, equation)
-    return _verify(net, equation)

@@ -1,10 +1,8 @@
-"""Compiled gradients, in two forms.
+"""Compiled gradients of a dense stack: per-layer matrix code.
 
-*Printed formulas*: NumPy code for exactly the assignments the derivation prints
-(z, a, E, every δ, every gradient), so that checking its numbers checks the
-printed formulas.  *Vectorized*: per-layer matrix code whose elementwise parts
-(f, f', ∂E/∂z at the outputs, the loss term) are lambdified from the derivation.
-Both refuse, when built, what NumPy cannot evaluate (the generic g).
+The elementwise parts (f, f', ∂E/∂z at the outputs, the loss term) are lambdified
+from the derivation; building it refuses what NumPy cannot evaluate (the generic g).
+The printed formulas, compiled as they are, are in ``_program.py``.
 
 >>> import numpy as np
 >>> from symbackprop._spec import from_spec
@@ -18,12 +16,12 @@ from __future__ import annotations
 import numpy as np
 import sympy
 from sympy.codegen.numpy_nodes import logaddexp
-from sympy.printing.numpy import NumPyPrinter
 
 from . import _names as names
 from ._activations import Activation
-from ._derivation import Derivation, E
+from ._derivation import Derivation
 from ._errors import CompileError
+from ._program import _print_numpy, numpy_function  # noqa: F401 (extend asks here)
 from ._network import Network
 
 
@@ -32,115 +30,6 @@ def _check_evaluable(net: Network) -> None:
         if act.name == "g":
             raise CompileError(f"layer {k} uses the generic activation g, which has no numbers: "
                                "choose one, e.g. --activation sigmoid")
-
-
-def _print_numpy(expr: sympy.Expr) -> str:
-    printer = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
-    try:
-        code = printer.doprint(expr)
-    except TypeError as err:
-        raise CompileError(f"cannot compile {expr}: {err}") from None
-    if printer._not_supported:
-        bad = ", ".join(sorted({type(e).__name__ for e in printer._not_supported}))
-        raise CompileError(f"NumPy cannot evaluate {bad} (in {expr})")
-    return code
-
-
-class _ArgPrinter(NumPyPrinter):
-    """NumPy code with each argument symbol printed as a given identifier."""
-
-    def __init__(self, idents: dict):
-        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
-        self.idents = idents
-
-    def _print_Symbol(self, sym):
-        return self.idents[sym]
-
-
-def numpy_function(args, expr: sympy.Expr):
-    """f(*values) evaluating ``expr`` with NumPy: lambdify without its renaming pass.
-
-    lambdify rebuilds an expression whose arguments are not identifiers (``w11[1]``),
-    and rebuilding a large nested one asks SymPy's assumptions system questions that can
-    take minutes; printing the names as identifiers directly costs one walk.
-    """
-    idents = {a: f"_v{n}" for n, a in enumerate(args)}
-    printer = _ArgPrinter(idents)
-    code = printer.doprint(expr)
-    if printer._not_supported:
-        bad = ", ".join(sorted({type(e).__name__ for e in printer._not_supported}))
-        raise CompileError(f"NumPy cannot evaluate {bad}")
-    source = f"def _f({', '.join(idents.values())}):\n    return {code}\n"
-    namespace = {"numpy": np}
-    exec(compile(source, "<symbackprop expression>", "exec"), namespace)   # our own printed code
-    return namespace["_f"]
-
-
-# ---------------------------------------------------------------- printed formulas
-def printed_formulas(d: Derivation):
-    """A function ``values -> results`` that evaluates the printed formulas in order.
-
-    values maps plain names (every weight, bias, xi, tj) to numbers or arrays over a
-    batch; results maps every printed name (z, a, E, delta…, and each parameter's
-    gradient under its own name) to its value.  Sums over a batch are left to the caller.
-    """
-    _check_evaluable(d.network)
-    net = d.network
-    inputs = d.base_symbols()
-    stages, current, layer = [], [], None
-    for key, rhs in d.forward.items():           # one stage per layer's z's, then its a's (then R)
-        group = (names.parse(key).layer, key[0]) if key != "R" else (None, key)
-        if group != layer and current:
-            stages.append(current)
-            current = []
-        layer = group
-        current.append((d.symbols[key], rhs))
-    stages.append(current)
-    stages.append([(E, d.loss)])
-    by_layer: dict = {}
-    for key, rhs in d.deltas.items():
-        by_layer.setdefault(names.parse(key).layer, []).append((d.symbols[key], rhs))
-    stages += [by_layer[k] for k in sorted(by_layer, reverse=True)]
-    grad_syms = {name: sympy.Symbol(f"grad[{name}]") for name in d.gradients}
-    stages.append([(grad_syms[n], g) for n, g in d.gradients.items()])
-    return program(inputs, stages)
-
-
-def program(inputs, stages):
-    """NumPy code that assigns each stage's (symbol, right side) in order, from ``inputs``.
-
-    Returns ``run(values) -> results``: values maps the inputs' names to numbers or
-    arrays; results maps every assigned name (``grad[p]`` as ``p``) to its value.
-    """
-    ident: dict = {}
-
-    def var(sym) -> sympy.Symbol:
-        return ident.setdefault(sym, sympy.Symbol(f"v{len(ident)}"))
-
-    for s in inputs:
-        var(s)
-    lines, outputs, n_tmp = ["def _evaluate(V):"], [], 0
-    for s in inputs:
-        lines.append(f"    {var(s)} = V[{s.name!r}]")
-    for stage in stages:
-        rhs = [r.xreplace({s: var(s) for s in r.free_symbols}) for _, r in stage]
-        subs, reduced = sympy.cse(rhs, symbols=sympy.numbered_symbols(f"c{n_tmp}_"))
-        n_tmp += 1
-        for tmp, value in subs:
-            lines.append(f"    {tmp} = {_print_numpy(value)}")
-        for (lhs, _), value in zip(stage, reduced):
-            lines.append(f"    {var(lhs)} = {_print_numpy(value)}")
-            outputs.append((lhs.name, var(lhs)))
-    lines.append("    return {" + ", ".join(f"{name!r}: {v}" for name, v in outputs) + "}")
-    namespace = {"numpy": np}
-    exec(compile("\n".join(lines), "<symbackprop printed formulas>", "exec"), namespace)  # our own code
-    evaluate = namespace["_evaluate"]
-
-    def run(values: dict) -> dict:
-        out = evaluate(values)
-        return {(k[5:-1] if k.startswith("grad[") else k): v for k, v in out.items()}
-    run.source = "\n".join(lines)
-    return run
 
 
 # ---------------------------------------------------------------- vectorized

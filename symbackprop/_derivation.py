@@ -16,12 +16,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 from functools import cached_property
 
 import sympy
 
 from . import _dense
 from . import _names as names
+from ._display import Displays
+from ._errors import LimitError
 from ._graph import E, Partial, Sweep, sweep
 from ._network import Network
 from ._steps import DeltaStep, Output, Shortcuts, output_step
@@ -59,19 +62,6 @@ class WeightStep:
     uses: int = 1                            # how many equations use the parameter
 
 
-class Displays:
-    """Jupyter shows a derivation as LaTeX (or Markdown); str() gives the text."""
-
-    def _repr_latex_(self) -> str:
-        return self.to_latex()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
 @dataclass(frozen=True)
 class Derivation(Displays):
     """The whole derivation of one network; every dict is keyed by plain names."""
@@ -86,6 +76,8 @@ class Derivation(Displays):
     proof: dict | None = None     # name → how the δ form was shown equal to brute force
     expanded_wanted: bool | None = None
     sweep: Sweep | None = field(default=None, compare=False, repr=False)   # what the reverse sweep found
+
+    writers: ClassVar[dict] = {}  # format → writer, filled by the render modules
 
     # -- lookups
     def gradient(self, name: str) -> sympy.Expr:
@@ -149,22 +141,6 @@ class Derivation(Displays):
         """The step-by-step chain rule for each selected parameter."""
         return tuple(_weight_step(self, name) for name in self.selected)
 
-    # -- rendering (the renderers do the printing; nothing is computed there)
-    def to_text(self, ascii_only: bool = False) -> str:
-        from ._render import render_text
-        return render_text(self, ascii_only=ascii_only)
-
-    def to_latex(self, standalone: bool = False) -> str:
-        from ._render import render_latex
-        return render_latex(self, standalone=standalone)
-
-    def to_markdown(self) -> str:
-        from ._render import render_markdown
-        return render_markdown(self)
-
-    def to_json(self, expanded: bool | None = None) -> str:
-        from ._render_json import render_json
-        return render_json(self, expanded=expanded)
 
 
 
@@ -196,6 +172,7 @@ def derive(net: Network, weights=None, expanded: bool | None = None, prove: bool
     prove: check every δ form against brute-force ``sympy.diff`` (small nets);
     progress: called with the stages done, 3·(L−1) in all (for a progress bar).
     """
+    _within_limits(net, weights, expanded, prove, max_weights)
     tick = progress or (lambda n: None)
     model = _dense.build(net)
     tick(net.depth - 1)
@@ -222,6 +199,29 @@ def derive(net: Network, weights=None, expanded: bool | None = None, prove: bool
         from ._proof import prove_all
         d = dataclasses.replace(d, proof=prove_all(d))
     return d
+
+
+#: the most parameters a derivation lists step by step (each takes about ten lines)
+MAX_LISTED = 5_000
+
+
+def _within_limits(net: Network, weights, expanded, prove: bool, max_weights: int) -> None:
+    """Refuse, with the limit and a way out, what would take too long or print too much."""
+    if prove and net.n_parameters > MAX_EXPANDED:
+        raise LimitError(f"--prove works on networks of at most {MAX_EXPANDED} parameters; "
+                         f"this one has {net.n_parameters:,}: use check for larger ones")
+    if expanded and net.n_parameters > 500:
+        raise LimitError(f"--expanded on {net.n_parameters:,} parameters would be enormous; the limit is 500: "
+                         "leave out --expanded")
+    if (expanded or prove) and expanded_size(net) > MAX_EXPANDED_SIZE:
+        raise LimitError(f"{'--prove' if prove else '--expanded'}: the expanded forms of this network would have "
+                         f"about {expanded_size(net):,} terms (the product of its layer sizes); the limit is "
+                         f"{MAX_EXPANDED_SIZE:,}: use a shallower network, or check")
+    listed = len(weights) if weights else (net.n_parameters if net.n_parameters <= max_weights else net.depth)
+    if listed > MAX_LISTED:
+        raise LimitError(f"--max-weights {max_weights:,} would list {listed:,} parameters step by step; the limit "
+                         f"is {MAX_LISTED:,}: give a smaller --max-weights (the default 30 shows one weight per "
+                         "layer) or name weights with --weight")
 
 
 def backward_order(net: Network) -> list[str]:

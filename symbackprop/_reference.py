@@ -1,6 +1,6 @@
 """The second opinion: backprop in plain NumPy matrices, written from the textbook.
 
-It imports nothing symbolic and keeps its own table of derivatives, so that a
+It imports nothing symbolic and keeps its own tables of activations and losses, so that a
 mistake in the registries or the derivation cannot fool both sides.  Shapes:
 ``W[k]`` is (n_k, n_{k+1}) with ``W[k][i-1, j-1] = wij[k]``; X is (batch, n_1).
 
@@ -31,8 +31,23 @@ ACTIVATIONS = {
 
 
 def five_point_derivative(f, z, h=1e-4):
-    """f'(z) by the five-point stencil: for activations given only as a function (custom ones)."""
-    return (-f(z + 2 * h) + 8 * f(z + h) - 8 * f(z - h) + f(z - 2 * h)) / (12 * h)
+    """f'(z) by five-point stencils: for activations given only as a function (custom ones).
+
+    The central stencil, unless f is not smooth within 2h of z (|z| in z/(1+|z|), a max):
+    then the central and a one-sided estimate part, and the one-sided stencil whose
+    estimate holds when its step is halved (it stays on z's own piece) is taken.
+    """
+    z = np.asarray(z, dtype=float)
+
+    def one_sided(step):            # f'(z) from f(z), f(z + step), …, f(z + 4·step)
+        v = [f(z + n * step) for n in range(5)]
+        return (-25 * v[0] + 48 * v[1] - 36 * v[2] + 16 * v[3] - 3 * v[4]) / (12 * step)
+
+    central = (-f(z + 2 * h) + 8 * f(z + h) - 8 * f(z - h) + f(z - 2 * h)) / (12 * h)
+    ahead, behind = one_sided(h), one_sided(-h)
+    steady_ahead = np.abs(ahead - one_sided(h / 2)) <= np.abs(behind - one_sided(-h / 2))
+    kink = np.maximum(np.abs(ahead - central), np.abs(behind - central)) > 1e-7 * np.maximum(1.0, np.abs(central))
+    return np.where(kink, np.where(steady_ahead, ahead, behind), central)
 
 
 def _softmax(z):
@@ -55,16 +70,34 @@ def _output_delta(act, loss, z, a, t):
     return _loss_derivative(loss, a, t) * act_prime(act, z)
 
 
+# name → (term(a, t), ∂term/∂a) per output node, by hand and independent of the SymPy registry;
+# extend.register_loss(..., reference=(value, derivative)) adds the user's own second opinion here
+LOSSES = {
+    "mse": (lambda a, t: 0.5 * (a - t) ** 2, lambda a, t: a - t),
+    "cross_entropy": (lambda a, t: -t * np.log(a), lambda a, t: -t / a),
+    "bce": (lambda a, t: -(t * np.log(a) + (1.0 - t) * np.log1p(-a)),
+            lambda a, t: -t / a + (1.0 - t) / (1.0 - a)),
+}
+BUILT_IN_LOSSES = frozenset(LOSSES)
+
+
+def loss_entry(loss):
+    """(value, derivative) of ``loss``; ValueError for a name the table lacks, never a guess."""
+    if loss not in LOSSES:
+        raise ValueError(f"the NumPy reference has no loss {loss!r} (it knows {', '.join(LOSSES)}): give it "
+                         "one with extend.register_loss(name, term, reference=(value, derivative))")
+    return LOSSES[loss]
+
+
 def _loss_derivative(loss, a, t):
-    if loss == "mse":
-        return a - t
-    if loss == "cross_entropy":
-        return -t / a
-    return -t / a + (1.0 - t) / (1.0 - a)
+    return loss_entry(loss)[1](a, t)                          # ∂E/∂a, elementwise
 
 
 def _loss_value(act, loss, z, a, t):
     """E summed over outputs, per sample, in a stable form where the math allows."""
+    value = loss_entry(loss)[0]
+    if loss not in BUILT_IN_LOSSES:
+        return value(a, t).sum(axis=1)                        # a registered loss, by its own formula
     if loss == "mse":
         return 0.5 * ((a - t) ** 2).sum(axis=1)
     if act == "softmax" and loss == "cross_entropy":
@@ -124,9 +157,6 @@ def backprop(layers, acts, loss, W, b, X, T):
     return E.sum(), dW, db, {"Z": Z, "A": A, "delta": deltas, "E": E}
 
 
-LOSSES = ("mse", "cross_entropy", "bce")
-
-
 def _add(acc, key, value):
     acc[key] = value if key not in acc else acc[key] + value
 
@@ -139,8 +169,9 @@ def _general_checks(sizes, acts, loss, W, b, skips, ties, penalty, reduction):
     names = [*ACTIVATIONS, "softmax"]
     if any(not callable(a) and a not in names for a in acts) or "softmax" in acts[:-1]:
         raise ValueError(f"activations must be in {names} (softmax only at the output) or functions")
-    if loss not in LOSSES or reduction not in ("sum", "mean"):
-        raise ValueError(f"loss must be in {LOSSES} and reduction 'sum' or 'mean'")
+    loss_entry(loss)
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', not {reduction!r}")
     if set(penalty) - {"l2", "l1"}:
         raise ValueError(f"unknown penalty keys {sorted(set(penalty) - {'l2', 'l1'})} (allowed: l2, l1)")
     for k, m in ties.items():

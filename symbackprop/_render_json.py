@@ -34,3 +34,6 @@ def as_dict(d: Derivation, expanded: bool | None = None) -> dict:
 
 def render_json(d: Derivation, expanded: bool | None = None) -> str:
     return json.dumps(as_dict(d, expanded), indent=1, ensure_ascii=True) + "\n"
+
+
+Derivation.writers["json"] = render_json

@@ -14,16 +14,17 @@ h1<0>*delta1<1> + h1<1>*delta1<2>
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
+from typing import ClassVar
 
 import sympy
 
 from . import _names as names
 from ._activations import Activation
 from . import _elman
-from ._derivation import Displays
+from ._display import Displays
+from ._errors import LimitError
 from ._elman import flows  # noqa: F401 (the renderer and numbers ask it here)
 from ._graph import sweep
 from ._losses import LOSSES, Loss
@@ -255,39 +256,7 @@ class RNNDerivation(Displays):
     def nested_loss(self) -> sympy.Expr:
         return self.loss.xreplace(self.full)
 
-    def to_text(self, ascii_only: bool = False) -> str:
-        from ._render import TextFormat
-        return walk_rnn(self, TextFormat(ascii_only))
-
-    def to_latex(self, standalone: bool = False) -> str:
-        from ._render import LatexFormat
-        body = walk_rnn(self, LatexFormat())
-        if not standalone:
-            return body
-        from ._document import standalone_rnn_document
-        return standalone_rnn_document(self, body)
-
-    def to_markdown(self) -> str:
-        from ._render import MarkdownFormat
-        return walk_rnn(self, MarkdownFormat())
-
-    def to_json(self, expanded: bool | None = None) -> str:
-        import json
-
-        from ._printing import plain
-        if expanded is None:
-            expanded = expandable(self.network)
-        data = {"spec": self.network.as_dict(), "truncate": self.truncate,
-                "forward": {k: plain(v) for k, v in self.forward.items()}, "loss": plain(self.loss),
-                "output_error": {k: plain(v) for k, v in self.output_errors.items()},
-                "delta": {k: plain(v) for k, v in self.deltas.items()},
-                "gradient": {k: plain(v) for k, v in self.gradients.items()}}
-        if expanded:
-            data["expanded"] = {k: plain(self.expanded(k)) for k in self.gradients}
-        if self.proof is not None:
-            data["proof"] = {k: (v or False) for k, v in self.proof.items()}
-        return json.dumps(data, indent=1, ensure_ascii=True) + "\n"
-
+    writers: ClassVar[dict] = {}  # format → writer, filled by _render_recurrent
 
 
 def expanded_size(net: RNN) -> int:
@@ -315,7 +284,7 @@ def _expanded_one(selected) -> str:
 
 
 def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool = False,
-               max_weights: int = 30) -> RNNDerivation:
+               max_weights: int = 30, expanded: bool | None = None) -> RNNDerivation:
     """Unroll, take the local derivatives with sympy.diff, and run the δ's back through time.
 
     truncate: the sequence is cut into chunks of K steps (1…K, K+1…2K, …) and δ does not
@@ -327,6 +296,10 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
                         "such limit)")
     if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1):
         raise SpecError(f"truncate = {truncate!r}: give a whole number of steps ≥ 1")
+    if (prove or expanded) and not expandable(net):
+        raise LimitError(expand_limit_message(net, "--prove" if prove else "--expanded"))
+    if prove and truncate is not None:
+        raise SpecError("--prove checks the full gradient against brute force: leave out --truncate")
     model = _elman.build(net, truncate)
     shortcuts = Shortcuts(_elman.outputs(net))
     s = sweep(model, refine=shortcuts)
@@ -339,7 +312,7 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
     per_step = {p.name: tuple(v for _, v in s.uses[p]) for p in model.parameters}
     gradients = {p.name: s.gradient[p] for p in model.parameters}
     if weights:
-        selected = tuple(w for w in weights)
+        selected = tuple(plain_name(w) for w in weights)
     else:       # the output weights first, as the seed starts from the outputs; then back through time
         order = sorted(gradients, key=lambda k: "vcwub".index(k[0]))
         selected = tuple(order) if net.n_parameters <= max_weights else \
@@ -362,6 +335,12 @@ def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool 
     return d
 
 
+def plain_name(text: str) -> str:
+    """A parameter's name in its plain form (δ → delta, spaces gone)."""
+    kind, indices, t = parse_name(text)
+    return sym(kind, *indices, t=t).name
+
+
 def prove_rnn(d: RNNDerivation) -> dict:
     """name → how its δ form, fully substituted, was shown equal to sympy.diff of the unrolled E."""
     from ._proof import equal_by_algebra
@@ -373,259 +352,3 @@ def prove_rnn(d: RNNDerivation) -> dict:
     return {name: equal_by_algebra(sympy.diff(nested, d.symbols[name]) - d.expanded(name), constraint,
                                    net.activations)
             for name in d.gradients}
-
-
-# ---------------------------------------------------------------- the written derivation
-def _math(fmt, s: str) -> str:
-    from ._render import TextFormat
-    return s if isinstance(fmt, TextFormat) else f"${s}$"
-
-
-def _is_text(fmt) -> bool:
-    from ._render import TextFormat
-    return isinstance(fmt, TextFormat)
-
-
-def _shown_steps(T: int) -> list:
-    """Time steps listed in full: all of them up to 4, else 1, 2, T−1, T."""
-    return list(range(1, T + 1)) if T <= 4 else [1, 2, T - 1, T]
-
-
-def _forward_section(d: RNNDerivation, fmt):
-    net = d.network
-    rows = []
-    shown = _shown_steps(net.steps)
-    for t in shown:
-        rows += [(f"t = {t}" if n == 0 else None, [fmt.expr(d.symbols[k]), fmt.expr(v)])
-                 for n, (k, v) in enumerate((k, v) for k, v in d.forward.items() if k.endswith(f"<{t}>"))]
-    h0 = _math(fmt, fmt.expr(sym("h", 1, t=0)))
-    items = [("para", f"The hidden state starts at {h0}, … (zero unless given); the weights u, w, v"
-                      f"{' and biases b, c' if net.bias else ''} are the same at every step."), ("eqs", rows)]
-    if len(shown) < net.steps:
-        items.append(("para", f"(steps 3 to {net.steps - 2} are alike)"))
-    if net.activation.name == "g":
-        items.append(("para", f"{_math(fmt, 'g')} is a generic activation and {_math(fmt, chr(103) + chr(39))} "
-                              "its derivative."))
-    return ("Forward pass, unrolled over time", items)
-
-
-def _loss_section(d: RNNDerivation, fmt):
-    return (f"Loss ({d.network.loss.description}, summed over the {d.network.steps} steps)",
-            [("eqs", [(None, [fmt.expr(E), fmt.expr(d.loss)])])])
-
-
-def _errors_section(d: RNNDerivation, fmt):
-    rows = []
-    for t, step in d.output_steps:
-        if t not in _shown_steps(d.network.steps):
-            continue
-        chain = fmt.total([fmt.mul.join(fmt.partial(p.of, p.by) for p in path) for path in step.chain])
-        sides = [fmt.partial(E, step.delta), chain,
-                 fmt.total([fmt.product([p.value for p in path]) for path in step.chain])]
-        sides += [fmt.expr(expr) for _, expr in step.simplified]
-        if len(sides) > 3 and sides[-1] == sides[-2]:
-            sides.pop()
-        rows.append((None, sides))
-    items = [("para", "Each step's outputs add their own term to E, so the error at an output depends on "
-                      "that step only:"), ("eqs", rows)]
-    reasons = {r for _, s in d.output_steps for r, _ in s.simplified}
-    if "sum_targets_one" in reasons:
-        items.append(("para", "The last form holds because each step's targets sum to 1 (one-hot targets)."))
-    elif "substitute" in reasons:
-        items.append(("para", "The output's derivative, written through y, cancels the loss's denominator."))
-    return ("Output errors", items)
-
-
-def _delta_section(d: RNNDerivation, fmt):
-    net = d.network
-    word = fmt.greek("delta")
-    rows = []
-    for t in sorted(_shown_steps(net.steps), reverse=True):
-        j = 1
-        s_jt, h_jt = sym("s", j, t=t), sym("h", j, t=t)
-        delta = sym("delta", j, t=t)
-        paths = [f"{fmt.partial(E, sym('o', k, t=t))}{fmt.mul}{fmt.partial(sym('o', k, t=t), h_jt)}"
-                 for k in range(1, net.outputs + 1)]
-        if flows(net, t, d.truncate):
-            paths += [f"{fmt.partial(E, sym('s', k, t=t + 1))}{fmt.mul}{fmt.partial(sym('s', k, t=t + 1), h_jt)}"
-                      for k in range(1, net.hidden + 1)]
-        chain = f"{fmt.paren(fmt.total(paths))}{fmt.mul}{fmt.partial(h_jt, s_jt)}" if len(paths) > 1 else \
-            f"{paths[0]}{fmt.mul}{fmt.partial(h_jt, s_jt)}"
-        rows.append((f"t = {t}", [fmt.expr(delta), fmt.partial(E, s_jt), chain, fmt.expr(d.deltas[delta.name])]))
-    others = f" (and likewise for every hidden node j = 1 … {net.hidden})" if net.hidden > 1 else ""
-    cut = ""
-    if d.truncate is not None and d.truncate < net.steps:
-        K = d.truncate
-        cut = (f" Truncated to {K} step{'s' if K > 1 else ''}: the sequence is cut into chunks of {K} "
-               f"and {word} does not flow back across a cut (after steps {', '.join(str(t) for t in range(K, net.steps, K))}),"
-               " as when the hidden state is detached every K steps.")
-    items = [("para", f"The error signal of hidden node j at step t is {_delta_definition(fmt)}. "
-                      f"At the last step it comes from that step's outputs only; earlier, also from the "
-                      f"next step's {word}'s through w{others}.{cut}"), ("eqs", rows)]
-    if len(_shown_steps(net.steps)) < net.steps:
-        items.append(("para", f"(steps 3 to {net.steps - 2} are alike)"))
-    return ("Error signals through time", items)
-
-
-def _delta_definition(fmt) -> str:
-    if _is_text(fmt):
-        return fmt.name_of("deltaj<t> = dE/dsj<t>", "δj<t> = ∂E/∂sj<t>")
-    return "$\\delta_{j}^{\\langle t \\rangle} = \\frac{\\partial E}{\\partial s_{j}^{\\langle t \\rangle}}$"
-
-
-def _gradient_section(d: RNNDerivation, fmt):
-    net = d.network
-    T = net.steps
-    items = []
-    for name in d.selected:
-        p = d.symbols[name]
-        lhs = fmt.partial(E, p)
-        chain = d.chains[name]
-        shown = list(chain) if T <= 4 else [chain[0], chain[1], None, chain[-1]]
-        parts, factors, values = [], [], []
-        for entry in shown:
-            if entry is None:
-                parts.append(fmt.ellipsis)
-                values.append(fmt.ellipsis)
-                continue
-            t, node, local = entry
-            parts.append(f"{fmt.partial(E, node)}{fmt.mul}{fmt.partial(node, p)}")
-            factors.append((None, [fmt.partial(node, p), fmt.expr(local)]))
-            upstream = sym("delta", parse_name(node.name)[1][0], t=t) if node.name[0] == "s" else \
-                d.output_errors[node.name]
-            values.append(fmt.product([local, upstream]))
-        rows = [("chain rule", [lhs, " + ".join(parts)])]
-        rows += [("factors" if n == 0 else "", sides) for n, (_, sides) in enumerate(factors)]
-        rows.append((fmt.greek("delta") + " form", [lhs, " + ".join(values)]))
-        if d.expanded_form is not None and d.expanded_form[0] == name:
-            rows.append(("expanded", [lhs, fmt.expr(d.expanded_form[1])]))
-        if _is_text(fmt):
-            items.append(("para", f"{lhs}:"))
-        else:
-            head = f"$\\partial E / \\partial {fmt.expr(p)}$"
-            items.append(("para", f"\\paragraph{{{head}}}" if type(fmt).__name__ == "LatexFormat" else f"**{head}**"))
-        items.append(("eqs", rows))
-    rest = net.n_parameters - len(d.selected)
-    if rest:
-        items.append(("para", f"The other {rest:,} parameters follow the same forms (see the summary below)."))
-    word = fmt.greek("delta")
-    intro = (f"A shared weight is used at every step, so its gradient is the sum over time of each step's "
-             f"contribution: the {word} (or output error) at that step times what the weight multiplies there.")
-    return ("Gradients: sums over time", [("para", intro)] + items)
-
-
-def _summary_section(d: RNNDerivation, fmt):
-    net = d.network
-    if _is_text(fmt):
-        a = fmt.ascii_only
-        S = "sum_t " if a else "Σ_t "
-        dd = "delta" if a else "δ"
-        pd = "d" if a else "∂"
-        m = "*" if a else "·"
-        lines = [f"{pd}E/{pd}uij = {S}xi<t>{m}{dd}j<t>", f"{pd}E/{pd}wij = {S}hi<t-1>{m}{dd}j<t>",
-                 f"{pd}E/{pd}vij = {S}hi<t>{m}{pd}E/{pd}oj<t>"]
-        if net.bias:
-            lines += [f"{pd}E/{pd}bj = {S}{dd}j<t>", f"{pd}E/{pd}cj = {S}{pd}E/{pd}oj<t>"]
-        rows = [(None, [line]) for line in lines]
-        hadamard, tr = ("(.)", "^T") if a else ("⊙", "ᵀ")
-        matrix = [f"{dd}<t> = g'(s<t>) {hadamard} (V {pd}E/{pd}o<t> + W {dd}<t+1>)",
-                  f"{pd}E/{pd}W = {S}h<t-1> {dd}<t>{tr},   {pd}E/{pd}U = {S}x<t> {dd}<t>{tr},   "
-                  f"{pd}E/{pd}V = {S}h<t> ({pd}E/{pd}o<t>){tr}"]
-        mrows = [(None, [line]) for line in matrix]
-    else:
-        tt = "^{\\langle t \\rangle}"
-        t1 = "^{\\langle t-1 \\rangle}"
-        S = "\\sum_{t=1}^{" + str(net.steps) + "} "
-        rows = [(None, ["\\frac{\\partial E}{\\partial u_{ij}}", f"{S}x_{{i}}{tt} \\delta_{{j}}{tt}"]),
-                (None, ["\\frac{\\partial E}{\\partial w_{ij}}", f"{S}h_{{i}}{t1} \\delta_{{j}}{tt}"]),
-                (None, ["\\frac{\\partial E}{\\partial v_{ij}}", f"{S}h_{{i}}{tt} \\frac{{\\partial E}}{{\\partial o_{{j}}{tt}}}"])]
-        if net.bias:
-            rows += [(None, ["\\frac{\\partial E}{\\partial b_{j}}", f"{S}\\delta_{{j}}{tt}"]),
-                     (None, ["\\frac{\\partial E}{\\partial c_{j}}", f"{S}\\frac{{\\partial E}}{{\\partial o_{{j}}{tt}}}"])]
-        mrows = [(None, [f"\\delta{tt}", f"g'\\left(s{tt}\\right) \\odot \\left(V \\frac{{\\partial E}}{{\\partial o{tt}}}"
-                                         f" + W \\delta^{{\\langle t+1 \\rangle}}\\right)"]),
-                 (None, ["\\frac{\\partial E}{\\partial W}", f"{S}h{t1} \\left(\\delta{tt}\\right)^{{\\top}}"])]
-    shapes = (f"U is {net.inputs}×{net.hidden}, W is {net.hidden}×{net.hidden}, V is {net.hidden}×{net.outputs}, "
-              "rows the from-node and columns the to-node, as in uij, wij, vij; "
-              f"{fmt.greek('delta')}<T+1> = 0.")
-    if not _is_text(fmt):
-        shapes = shapes.replace("×", "$\\times$").replace("<T+1>", "$^{\\langle T+1 \\rangle}$")
-    elif fmt.ascii_only:
-        shapes = shapes.replace("×", "x")
-    return ("Summary: general and matrix form", [("eqs", rows), ("para", "In matrix form:"), ("eqs", mrows),
-                                                 ("para", shapes)])
-
-
-def _vanishing_section(d: RNNDerivation, fmt):
-    net = d.network
-    g = "g'" if net.activation.name == "g" else f"{net.activation.name}'"
-    if _is_text(fmt):
-        a = fmt.ascii_only
-        pd, m = ("d", "*") if a else ("∂", "·")
-        rows = [(None, [f"{pd}hj<t>/{pd}hi<t-1> = {g}(sj<t>){m}wij"]),
-                (None, [f"{pd}h<T>/{pd}h<t> = product over r = t+1 … T of diag({g}(s<r>)) W" + ("^T" if a else "ᵀ")])]
-    else:
-        rows = [(None, ["\\frac{\\partial h_{j}^{\\langle t \\rangle}}{\\partial h_{i}^{\\langle t-1 \\rangle}}",
-                        f"{g}\\left(s_{{j}}^{{\\langle t \\rangle}}\\right) \\cdot w_{{ij}}"]),
-                (None, ["\\frac{\\partial h^{\\langle T \\rangle}}{\\partial h^{\\langle t \\rangle}}",
-                        f"\\prod_{{r=t+1}}^{{T}} \\operatorname{{diag}}\\left({g}\\left(s^{{\\langle r \\rangle}}\\right)"
-                        f"\\right) W^{{\\top}}"])]
-    bound = {"tanh": "tanh' ≤ 1", "sigmoid": "σ' ≤ 1/4"}.get(net.activation.name)
-    why = (f" Here {bound}, so unless the weights are large the factors are small." if bound else "")
-    if bound and not _is_text(fmt):
-        why = why.replace("tanh' ≤ 1", "$\\tanh' \\le 1$").replace("σ' ≤ 1/4", "$\\sigma' \\le 1/4$")
-    elif bound and fmt.ascii_only:
-        why = why.replace("σ'", "sigmoid'").replace("≤", "<=")
-    text = ("A step back in time multiplies the error by one factor of w·g' per path. Reaching from step T back to "
-            "step t multiplies T − t of them, so over long sequences the product shrinks towards zero when the factors "
-            "are below 1 (vanishing gradients: early steps barely learn) and grows without bound when they are above 1 "
-            f"(exploding gradients).{why} With numbers, eval --report prints the size of each step's ∂E/∂h<t> "
-            "and of this product.")
-    if not _is_text(fmt):
-        text = text.replace("w·g'", "$w \\cdot g'$").replace("T − t", "$T - t$").replace(
-            "∂E/∂h<t>", "$\\partial E / \\partial h^{\\langle t \\rangle}$").replace("eval --report", "\\texttt{eval --report}")
-    elif fmt.ascii_only:
-        text = text.replace("·", "*").replace("−", "-").replace("∂", "d")
-    return ("Vanishing and exploding gradients", [("eqs", rows), ("para", text)])
-
-
-def _update_section(d: RNNDerivation, fmt):
-    if _is_text(fmt):
-        rule = f"wij {fmt.arrow} wij − {fmt.eta}{fmt.mul}{fmt.partial_sign}E/{fmt.partial_sign}wij"
-        if fmt.ascii_only:
-            rule = rule.replace("−", "-")
-        rows = [(None, [rule])]
-    else:
-        from ._render import MarkdownFormat
-        rule = r"w_{ij} &\leftarrow w_{ij} - \eta \cdot \frac{\partial E}{\partial w_{ij}}"
-        block = ("$$\n\\begin{aligned}\n" + rule + "\n\\end{aligned}\n$$" if isinstance(fmt, MarkdownFormat)
-                 else "\\begin{align*}\n" + rule + "\n\\end{align*}")
-        return ("Update", [("para", block), ("para",
-                f"and likewise u, v{', b, c' if d.network.bias else ''}, with {_math(fmt, fmt.eta)} the learning "
-                "rate; all at once, from the values before the update.")])
-    return ("Update", [("eqs", rows), ("para", f"and likewise u, v{', b, c' if d.network.bias else ''}, "
-                                               f"with {_math(fmt, fmt.eta)} the learning rate; all at once, from the "
-                                               "values before the update.")])
-
-
-def _proof_section(d: RNNDerivation, fmt):
-    ok = sum(1 for v in d.proof.values() if v)
-    rows = [(("proved by " + how) if how else "NOT PROVED", [fmt.partial(E, d.symbols[n]), fmt.expr(d.gradients[n])])
-            for n, how in d.proof.items()]
-    return ("Proof", [("para", f"Each {fmt.greek('delta')} form, with every intermediate substituted, minus "
-                               f"sympy.diff of the unrolled E, is zero ({ok} of {len(d.proof)} parameters)."),
-                      ("eqs", rows)])
-
-
-def walk_rnn(d: RNNDerivation, fmt) -> str:
-    net = d.network
-    title = f"Backpropagation through time for the {net.shape()} recurrent network, T = {net.steps}"
-    sub = (f"hidden activation {net.activation.function_name or net.activation.name}; outputs "
-           f"{net.output_activation.function_name or net.output_activation.name}; loss {net.loss.name}; "
-           f"{'with' if net.bias else 'no'} biases" + (f"; truncated to {d.truncate} steps" if d.truncate else ""))
-    sections = [_forward_section(d, fmt), _loss_section(d, fmt), _errors_section(d, fmt), _delta_section(d, fmt),
-                _gradient_section(d, fmt), _summary_section(d, fmt), _vanishing_section(d, fmt), _update_section(d, fmt)]
-    if d.proof is not None:
-        sections.append(_proof_section(d, fmt))
-    return fmt.document(title, sub, sections)
-

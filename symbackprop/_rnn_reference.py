@@ -1,8 +1,9 @@
 """The second opinion for recurrent networks: backpropagation through time in plain NumPy.
 
-Like ``_reference`` (whose hand-written derivative tables it uses) it imports nothing
-symbolic.  Shapes: ``U`` (n_in, n_h), ``W`` (n_h, n_h), ``V`` (n_h, n_out), ``b`` (n_h,),
-``c`` (n_out,); X is (batch, T, n_in), Y targets (batch, T, n_out), h0 (batch, n_h).
+Like ``_reference`` (whose hand-written activation and loss tables it uses) it imports
+nothing symbolic; a loss missing from that table raises ValueError.  Shapes: ``U`` (n_in, n_h),
+``W`` (n_h, n_h), ``V`` (n_h, n_out), ``b`` (n_h,), ``c`` (n_out,); X is (batch, T, n_in),
+Y targets (batch, T, n_out), h0 (batch, n_h).
 
 >>> import numpy as np
 >>> P = {"U": np.array([[1.0]]), "W": np.array([[0.0]]), "V": np.array([[1.0]])}

@@ -75,16 +75,18 @@ def split_activations(text: str):
 def from_spec(spec, activation=None, loss=None, bias=None):
     """A Network (or an RNN, for a file with kind = "rnn") from a compact string, a spec
     file path, or a network (options override)."""
-    from ._rnn import RNN, from_data
-    if isinstance(spec, RNN):
-        if activation is None and loss is None and bias is None:
+    from ._rnn import from_data
+    unchanged = activation is None and loss is None and bias is None
+    if isinstance(spec, Network):
+        if unchanged:
+            return spec
+        data = {"layers": list(spec.layers), "activation": [a.name for a in spec.activations], "loss": spec.loss.name,
+                "bias": spec.bias, "skips": spec.skips, "ties": spec.ties, "penalty": spec.penalty}
+    elif hasattr(spec, "as_dict"):               # a network of another kind: its own keys, options over them
+        if unchanged:
             return spec
         return from_data(spec.as_dict(), "the network", split_activations(activation) if activation else None,
                          loss, bias)
-    if isinstance(spec, Network):
-        if activation is None and loss is None and bias is None:
-            return spec
-        data = spec.as_dict()
     elif isinstance(spec, Path) or (isinstance(spec, str) and re.search(r"\.(toml|json|ya?ml)\Z", spec, re.I)):
         source = f"spec file {str(spec)!r}"
         data = _read_file(Path(spec))

@@ -11,18 +11,13 @@ import sys
 import click
 
 from . import _names as names
-from ._check import check as run_check
-from ._cost import cost
-from ._derivation import MAX_EXPANDED, MAX_EXPANDED_SIZE, derive, expanded_size
-from ._evaluate import evaluate
-from ._document import standalone_drawing, tikz
-from ._equation import parse_equation
+from ._derivation import MAX_EXPANDED
 from ._errors import OutputError, ParseError, SymbackpropError
 from ._files import read_text, write_atomic
-from ._rnn import RNN, derive_rnn, expand_limit_message, expandable
-from ._report import check_text, cost_text, evaluation_json, evaluation_text
+from ._kinds import kind_of
+from ._report import check_text, cost_text
 from ._spec import from_spec
-from ._values import parse_values, read_values_file
+from ._values import read_values_file
 from ._verify import decide
 
 
@@ -55,9 +50,6 @@ def _emit(text: str, output: str | None) -> None:
     except OSError as err:
         raise BadInput(f"cannot write {output}: {err.strerror}; choose another path") from None
 
-
-#: the most parameters derive lists step by step (each takes about ten lines)
-MAX_LISTED = 5_000
 
 #: above this many parameters a derivation takes a couple of seconds: show a progress bar
 PROGRESS_FROM = 20_000
@@ -130,40 +122,20 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
       symbackprop derive net.toml --format json -o net.json
     """
     net = _network(spec, activation, loss, bias)
+    kind = kind_of(net)
     for w in weights:
         try:
             known = net.has(w)
         except names.NameError_ as err:
             raise BadInput(f"--weight: {err}") from None
         if not known:
-            where = "the weights are uij, wij, vij (and bj, cj)" if isinstance(net, RNN) else \
-                f"weights run from w11[1] to wij[{net.depth - 1}]"
-            raise BadInput(f"--weight {w}: no such weight or bias in {net.describe()}; {where}")
+            raise BadInput(f"--weight {w}: no such weight or bias in {net.describe()}; the weights are {kind.weights}")
     if standalone and fmt != "latex":
         raise BadInput("--standalone goes with --format latex")
-    if isinstance(net, RNN):
-        _derive_rnn(net, weights, fmt, ascii_only, standalone, prove, expanded, max_weights, truncate, output)
-        return
-    if truncate is not None:
-        raise BadInput("--truncate is for recurrent networks (a spec file with kind = \"rnn\")")
-    if prove and net.n_parameters > MAX_EXPANDED:
-        raise BadInput(f"--prove works on networks of at most {MAX_EXPANDED} parameters; "
-                       f"this one has {net.n_parameters:,}: use check for larger ones")
-    if expanded and net.n_parameters > 500:
-        raise BadInput(f"--expanded on {net.n_parameters:,} parameters would be enormous; the limit is 500: "
-                       "leave out --expanded")
-    if (expanded or prove) and expanded_size(net) > MAX_EXPANDED_SIZE:
-        raise BadInput(f"{'--prove' if prove else '--expanded'}: the expanded forms of this network would have "
-                       f"about {expanded_size(net):,} terms (the product of its layer sizes); the limit is "
-                       f"{MAX_EXPANDED_SIZE:,}: use a shallower network, or check")
-    listed = len(weights) if weights else (net.n_parameters if net.n_parameters <= max_weights else net.depth)
-    if listed > MAX_LISTED:
-        raise BadInput(f"--max-weights {max_weights:,} would list {listed:,} parameters step by step; the limit is "
-                       f"{MAX_LISTED:,}: give a smaller --max-weights (the default 30 shows one weight per layer) "
-                       "or name weights with --weight")
-    with _progress(net, quiet, stages=3 * (net.depth - 1) + 1, label="deriving") as bar:
-        d = derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights,
-                   progress=bar.update)
+    stages = 3 * (net.depth - 1) + 1 if kind.name == "dense" else 1
+    with _progress(net, quiet, stages=stages, label="deriving") as bar:
+        d = kind.derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights,
+                        truncate=truncate, progress=bar.update)
         text = _written(d, fmt, ascii_only, standalone, expanded)
         bar.update(1)
     _emit(text, output)
@@ -172,19 +144,6 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
 
 
 cli.add_command(derive_cmd, name="derive")
-
-
-def _derive_rnn(net, weights, fmt, ascii_only, standalone, prove, expanded, max_weights, truncate, output):
-    if (prove or expanded) and not expandable(net):
-        what = "--prove" if prove else "--expanded"
-        raise BadInput(expand_limit_message(net, what))
-    if prove and truncate is not None:
-        raise BadInput("--prove checks the full gradient against brute force: leave out --truncate")
-    d = derive_rnn(net, [names_of(net, w) for w in weights] or None, truncate=truncate, prove=prove,
-                   max_weights=max_weights)
-    _emit(_written(d, fmt, ascii_only, standalone, expanded), output)
-    if d.proof is not None and not all(d.proof.values()):
-        click.get_current_context().exit(1)
 
 
 def _written(d, fmt, ascii_only, standalone, expanded) -> str:
@@ -196,13 +155,6 @@ def _written(d, fmt, ascii_only, standalone, expanded) -> str:
     if fmt == "markdown":
         return d.to_markdown()
     return d.to_json(expanded=expanded)
-
-
-def names_of(net, w: str) -> str:
-    """A recurrent network's parameter name in its plain form (δ → delta, spaces gone)."""
-    from ._rnn import parse_name, sym
-    kind, indices, t = parse_name(w)
-    return sym(kind, *indices, t=t).name
 
 
 @cli.command(name="eval")
@@ -228,18 +180,8 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, tru
     net = _network(spec, activation, loss, bias)
     if lr is not None and (not math.isfinite(lr) or lr < 0):
         raise BadInput(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
-    if isinstance(net, RNN):
-        from ._rnn_numeric import evaluate_rnn, parse_rnn_values, rnn_evaluation_json, rnn_evaluation_text
-        values = parse_rnn_values(net, read_values_file(values_file))
-        result = evaluate_rnn(net, values, lr, truncate, report)
-        _emit(rnn_evaluation_json(result) if fmt == "json" else rnn_evaluation_text(result, ascii_only), output)
-        return
-    if truncate is not None or report:
-        raise BadInput(f"{'--truncate' if truncate is not None else '--report'} is for recurrent networks "
-                       "(a spec file with kind = \"rnn\")")
-    values = parse_values(net, read_values_file(values_file))
-    result = evaluate(net, values, lr)
-    _emit(evaluation_json(result) if fmt == "json" else evaluation_text(result, ascii_only), output)
+    as_text, as_json, result = kind_of(net).evaluate(net, read_values_file(values_file), lr, truncate, report)
+    _emit(as_json(result) if fmt == "json" else as_text(result, ascii_only), output)
 
 
 @cli.command(name="check")
@@ -262,13 +204,7 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch, truncate):
       symbackprop check 4-5-3 --activation tanh,softmax --loss cross_entropy --samples 20
     """
     net = _network(spec, activation, loss, bias)
-    if isinstance(net, RNN):
-        from ._rnn_numeric import check_rnn
-        report = check_rnn(net, samples=samples, seed=seed, batch=batch, truncate=truncate)
-    elif truncate is not None:
-        raise BadInput("--truncate is for recurrent networks (a spec file with kind = \"rnn\")")
-    else:
-        report = run_check(net, samples=samples, seed=seed, batch=batch)
+    report = kind_of(net).check(net, samples, seed, batch, truncate)
     click.echo(check_text(report), nl=False)
     if not report:
         click.get_current_context().exit(1)
@@ -289,10 +225,11 @@ def cost_cmd(spec, activation, loss, bias, batch, repeat):
       symbackprop cost 784-128-10 --activation sigmoid --bias --batch 1024
     """
     net = _network(spec, activation, loss, bias)
-    if isinstance(net, RNN):
-        raise BadInput("cost compares backprop with one derivative per weight for feedforward networks; for a "
-                       "recurrent network use eval --report or check")
-    rows = cost(net, batch=batch, repeat=repeat)
+    kind = kind_of(net)
+    if kind.cost is None:
+        raise BadInput(f"cost compares backprop with one derivative per weight for feedforward networks; for a "
+                       f"{'recurrent ' if kind.name == 'rnn' else ''}network of kind {kind.name} use eval or check")
+    rows = kind.cost(net, batch=batch, repeat=repeat)
     click.echo(cost_text(net, batch, rows), nl=False)
 
 
@@ -309,11 +246,7 @@ def draw_cmd(spec, activation, loss, bias, standalone, output):
       symbackprop draw 784-128-10 --standalone -o net.tex
     """
     net = _network(spec, activation, loss, bias)
-    if isinstance(net, RNN):
-        from ._document import rnn_tikz, standalone_rnn_drawing
-        _emit(standalone_rnn_drawing(net) if standalone else rnn_tikz(net), output)
-        return
-    _emit(standalone_drawing(net) if standalone else tikz(net), output)
+    _emit(kind_of(net).draw(net, standalone), output)
 
 
 @cli.command(name="verify")
@@ -345,11 +278,8 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
                 lines.append((f"{file_}:{n}", line))
     if not lines:
         raise BadInput("no equation given: pass one in quotes, e.g. \"dE/dw11[2] = delta1[3]*a1[2]\", or --file FILE")
-    if isinstance(net, RNN):
-        from ._rnn_verify import RULES, parse_rnn_equation
-        d, parse, rules = derive_rnn(net, weights=()), parse_rnn_equation, RULES
-    else:
-        d, parse, rules = derive(net, weights=()), parse_equation, None
+    kind = kind_of(net)
+    d, parse, rules = kind.derive(net, weights=()), kind.parse_equation, kind.rules
     parsed = []
     for where, line in lines:            # read them all before deciding any: bad input is exit 2
         try:

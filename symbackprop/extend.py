@@ -5,7 +5,9 @@ term in one output ``a`` and its target ``t`` (E sums it over the output nodes).
 Both are given as SymPy expressions, or as text read by the package's own
 grammar: user text is never evaluated as Python.  A registered name works
 wherever a built-in one does, in this process: ``network``, ``derive``,
-``compile``, ``check``, ``verify`` and spec files.
+``compile``, ``check``, ``verify`` and spec files.  ``check``'s NumPy reference
+keeps its own loss table (a second opinion must not share the registry's
+mistakes): a loss joins it only through ``reference=``, your NumPy formulas.
 
 >>> import sympy
 >>> import symbackprop as sb
@@ -30,7 +32,7 @@ import numpy as np
 import sympy
 from sympy.core.function import AppliedUndef
 
-from . import _activations, _losses
+from . import _activations, _losses, _reference
 from ._compile import _print_numpy, numpy_function
 from ._errors import CompileError, ParseError, SpecError
 from ._grammar import ELEMENTARY, parse_expression
@@ -107,20 +109,28 @@ def register_activation(name: str, expression_in_z, *, latex: str | None = None,
         function_name=name))
 
 
-def register_loss(name: str, term, *, needs_unit_range: bool = False, description: str = "") -> None:
+def register_loss(name: str, term, *, needs_unit_range: bool = False, description: str = "",
+                  reference=None) -> None:
     """Add the loss ``name``: E = Σ_j term(aj[L], tj) over the output nodes.
 
     term: a SymPy expression in symbols named ``a`` (one output) and ``t`` (its target),
     or text such as ``"(a - t)^4/4"``; NumPy must be able to evaluate it and ∂/∂a of it.
     needs_unit_range: the term needs a in (0, 1) (a log of a): then only sigmoid, softmax
     or unit_range outputs may precede it.  description: words for it (default the name).
+    reference: ``(value, derivative)``, NumPy functions of arrays a and t giving the term and
+    its ∂/∂a elementwise, written by you: the second opinion ``check`` compares with (without
+    it, check leaves out the reference and says so).  At registration they must agree with
+    the term and its ``sympy.diff`` to 1e-6 on a grid of points.
     Raises SpecError (ParseError, CompileError) naming the fix; undo with ``unregister_loss``.
 
+    >>> import symbackprop as sb
     >>> a, t = sympy.symbols("a t")
     >>> with temporary():
-    ...     register_loss("quartic", "(a - t)^4/4")
-    ...     losses()["quartic"].term(a, t)
-    (a - t)**4/4
+    ...     register_loss("quartic", "(a - t)^4/4", reference=(lambda a, t: (a - t)**4 / 4,
+    ...                                                        lambda a, t: (a - t)**3))
+    ...     net = sb.network("2-1", activation="tanh", loss="quartic")
+    ...     print(losses()["quartic"].term(a, t), bool(sb.check(net, samples=2)))
+    (a - t)**4/4 True
     """
     _check_name(name, _losses.LOSSES, _losses.BUILT_IN, "loss", "unregister_loss")
     what = f"loss {name!r}"
@@ -131,6 +141,7 @@ def register_loss(name: str, term, *, needs_unit_range: bool = False, descriptio
         raise SpecError(f"{what}: description must be text, not {description!r}")
     outputs = np.linspace(0.05, 0.95, 7) if needs_unit_range else np.linspace(-2.0, 2.0, 9)
     a, t = np.meshgrid(outputs, [0.0, 0.5, 1.0] if needs_unit_range else [-1.0, 0.0, 0.5, 1.0])
+    values = []
     for form in (expr, sympy.diff(expr, _A)):
         v = _evaluate(what, form, [_A, _T], [a, t])
         if not (np.isrealobj(v) and np.all(np.isfinite(v))):
@@ -138,7 +149,12 @@ def register_loss(name: str, term, *, needs_unit_range: bool = False, descriptio
             hint = "" if needs_unit_range else ": if it needs outputs in (0, 1), pass needs_unit_range=True"
             raise SpecError(f"{what} {'or its derivative ' if form is not expr else ''}is not finite at "
                             f"a = {a.flat[n]:g}, t = {t.flat[n]:g}{hint}")
+        values.append(v.astype(float))
+    if reference is not None:
+        _check_reference(what, reference, a, t, values)
     _losses.register(_losses.Loss(name, _Term(expr), needs_unit_range, description or name))
+    if reference is not None:
+        _reference.LOSSES[name] = tuple(reference)      # the reference's own table, not the registry
 
 
 def unregister_activation(name: str) -> None:
@@ -147,20 +163,22 @@ def unregister_activation(name: str) -> None:
 
 
 def unregister_loss(name: str) -> None:
-    """Remove a loss added by ``register_loss``; built-in ones stay."""
+    """Remove a loss added by ``register_loss`` (and its reference, if given); built-in ones stay."""
     _unregister(name, _losses.LOSSES, _losses.BUILT_IN, "loss")
+    _reference.LOSSES.pop(name, None)
 
 
 @contextmanager
 def temporary():
     """A block whose registrations (and removals) are undone when it ends: for tests and examples."""
-    saved = dict(_activations.ACTIVATIONS), dict(_losses.LOSSES)
+    tables = (_activations.ACTIVATIONS, _losses.LOSSES, _reference.LOSSES)
+    saved = [dict(table) for table in tables]
     try:
         yield
     finally:
-        for registry, before in zip((_activations.ACTIVATIONS, _losses.LOSSES), saved):
-            registry.clear()
-            registry.update(before)
+        for table, before in zip(tables, saved):
+            table.clear()
+            table.update(before)
 
 
 # ---------------------------------------------------------------- checks
@@ -242,6 +260,32 @@ def _same(what: str, form, want) -> None:
         n = int(np.argmax(bad))
         raise SpecError(f"{what} is {got[n]:.6g} at z = {_GRID[n]:g} where it should be {want[n]:.6g}: "
                         "give a form equal to it")
+
+
+def _check_reference(what: str, pair, a, t, want) -> None:
+    """The user's NumPy (value, derivative) against the term and its sympy.diff on the grid (a, t)."""
+    fix = ("give reference=(value, derivative) with value(a, t) the term and derivative(a, t) its "
+           "derivative in a, as NumPy functions of arrays")
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(callable(f) for f in pair)):
+        raise SpecError(f"{what}: reference must be a pair of functions, not {pair!r}: {fix}")
+    for f, good, label in zip(pair, want, ("value", "derivative")):
+        try:
+            with np.errstate(all="ignore"):
+                got = np.asarray(f(a.copy(), t.copy()))
+            if not (np.isrealobj(got) and np.issubdtype(got.dtype, np.number)):
+                raise TypeError(f"it returned {got.dtype} values")
+            got = np.broadcast_to(got, a.shape).astype(float)
+        except Exception as err:        # the user's code: any failure is theirs to fix
+            reason = (str(err).splitlines() or [""])[0]
+            raise SpecError(f"{what}: the reference {label} fails on arrays a and t "
+                            f"({type(err).__name__}: {reason}): {fix}") from None
+        # 1e-6 relative, with a floor far below the grid's scale for points where the term is 0
+        bad = ~(np.abs(got - good) <= 1e-6 * np.abs(good) + 1e-12 * (1.0 + np.abs(good).max()))
+        if bad.any():
+            n = int(np.argmax(bad))
+            term = "the term" if label == "value" else "∂/∂a of the term"
+            raise SpecError(f"{what}: the reference {label} is {got.flat[n]:.6g} at a = {a.flat[n]:g}, "
+                            f"t = {t.flat[n]:g}, where {term} is {good.flat[n]:.6g}: {fix}")
 
 
 def _evaluate(what: str, form, args: list, points: list) -> np.ndarray:

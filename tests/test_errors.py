@@ -110,7 +110,7 @@ def test_any_symbackprop_error_reaching_the_cli_is_exit_2(monkeypatch, capfd, cl
     def fail(*args, **kw):
         raise kind("too big: use a smaller network", 1) if kind is sb.ParseError else kind(
             "too big: use a smaller network")
-    monkeypatch.setattr(cli, "cost", fail)
+    monkeypatch.setattr(cli, "cost_text", fail)
     with pytest.raises(SystemExit) as stop:
         cli.main(["cost", "2-1", "--activation", "tanh"])
     _, err = capfd.readouterr()

@@ -130,7 +130,6 @@ def test_the_graph_covers_the_package():
     assert f"{PACKAGE}._errors" in graph[f"{PACKAGE}._network"]
 
 
-@pytest.mark.xfail(strict=False, reason="cycle _derivation <-> _render is being removed")
 def test_no_import_cycles():
     graph = import_graph()
     found = tangles(graph)

@@ -66,3 +66,14 @@ def test_every_pasted_command_output_is_real(cli_run, monkeypatch):
         if args[0] == "cost":          # its timings change from run to run; its op counts are tested
             continue
         assert steady(cli_run(*args).output) == steady(pasted), command
+
+
+def test_readme_dict_form_example_runs(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    first = README.split("Compiled gradients, for any size and batches of samples:\n\n```python\n", 1)[1]
+    second = README.split("its gradient is in the one it shares.\n\n```python\n", 1)[1]
+    namespace = {}
+    exec(first.split("```", 1)[0], namespace)    # the README's own examples, run as a user would
+    exec(second.split("```", 1)[0], namespace)
+    assert set(namespace["grads"]) == set(namespace["f"].shapes) and namespace["E"] > 0
+    assert namespace["f"].shapes["W[1]"] == (3, 2) and "W[3]" not in namespace["f"].shapes

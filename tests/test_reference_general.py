@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symbackprop._reference import backprop, backprop_general
+from symbackprop._reference import LOSSES, backprop, backprop_general
+from symbackprop._rnn_reference import bptt
 
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear"]
 H = 1e-6
@@ -286,3 +287,23 @@ def test_bad_data_and_bias_shapes_raise():
     with pytest.raises(ValueError, match="softmax only at the output"):
         backprop_general([2, 2, 2], ["softmax", "linear"], "mse", {1: W[1], 2: W[1]}, None,
                          np.ones((1, 2)), np.ones((1, 2)))
+
+
+# ---------------------------------------------------------------- the loss table
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_each_loss_derivative_is_the_derivative_of_its_value(loss):
+    value, derivative = LOSSES[loss]
+    a, t = np.meshgrid(np.linspace(0.05, 0.95, 7), [0.0, 0.3, 1.0])
+    numeric = (value(a + H, t) - value(a - H, t)) / (2 * H)
+    assert np.allclose(derivative(a, t), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_an_unknown_loss_raises_instead_of_falling_back():
+    args = ([1, 1], ["sigmoid"], "quartic")
+    with pytest.raises(ValueError, match="no loss 'quartic'.*register_loss"):
+        backprop(*args, [np.ones((1, 1))], None, np.ones((1, 1)), np.full((1, 1), 0.5))
+    with pytest.raises(ValueError, match="no loss 'quartic'"):
+        backprop_general(*args, {1: np.ones((1, 1))}, None, np.ones((1, 1)), np.full((1, 1), 0.5))
+    P = {"U": np.ones((1, 1)), "W": np.ones((1, 1)), "V": np.ones((1, 1))}
+    with pytest.raises(ValueError, match="no loss 'quartic'"):
+        bptt("tanh", "sigmoid", "quartic", P, np.ones((1, 2, 1)), np.full((1, 2, 1), 0.5))

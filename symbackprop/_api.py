@@ -1,0 +1,116 @@
+"""The Python API: network, rnn, derive, prove, compile, check, verify (DESIGN.md §2.5).
+
+Each function looks the network's kind up (``_kinds.py``) and calls its part.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ._check import Report
+from ._compile import Vectorized
+from ._errors import SpecError
+from ._kinds import KINDS, kind_of
+from ._network import Network
+from ._rnn import RNN
+from ._spec import from_spec
+from ._verify import Verdict, decide
+
+
+@lru_cache(maxsize=8)
+def _derivation_for(net):
+    """The derivation verify compares against, without steps (networks are frozen, so cached)."""
+    return kind_of(net).derive(net, weights=())
+
+
+def network(spec=None, *, activation=None, loss=None, bias=None, layers=None) -> Network:
+    """A Network from a compact string (``"2-3-1"``), a spec file path, or keywords.
+
+    >>> network(layers=[2, 2, 1], activation="sigmoid").describe()
+    '2-2-1, sigmoid, mse, no biases'
+    """
+    if spec is None:
+        if layers is None:
+            raise SpecError("give a spec such as '2-3-1', a spec file, or layers=[2, 3, 1]")
+        return Network.build(layers, activation or "g", loss or "mse", bool(bias))
+    return from_spec(spec, activation=activation, loss=loss, bias=bias)
+
+
+def rnn(inputs, hidden, outputs, steps, *, activation="g", output_activation="linear", loss="mse",
+        bias=False) -> RNN:
+    """A simple recurrent network unrolled over ``steps`` (a spec file with kind = "rnn" gives the same).
+
+    >>> rnn(2, 3, 1, 4, activation="tanh").describe()
+    'RNN 2-3-1, T = 4, tanh hidden, linear outputs, mse, no biases'
+    """
+    return RNN.build(inputs, hidden, outputs, steps, activation, output_activation, loss, bias)
+
+
+def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None,
+           **options):
+    """The whole derivation of a network (or of a spec, with ``network``'s options).
+
+    For a recurrent network, ``truncate=K`` backpropagates through chunks of K steps only.
+    """
+    net = _as_network(spec_or_network, options)
+    return kind_of(net).derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights,
+                               truncate=truncate)
+
+
+def prove(derivation) -> dict:
+    """name → how its δ form was shown equal to brute-force ``sympy.diff`` (or False)."""
+    return kind_of(derivation.network).prove(derivation)
+
+
+def _as_network(spec_or_network, options):
+    if type(spec_or_network) in KINDS and not options:
+        return spec_or_network
+    return network(spec_or_network, **options)
+
+
+def compile(spec_or_network, reduction: str = "sum", **options) -> Vectorized:  # noqa: A001 (the API's name)
+    """``f(W, b, X, T) -> (E, dW, db)``: the network's gradients as NumPy matrix code.
+
+    ``W[k-1]`` is layer k's weights, shape (n_k, n_{k+1}), ``W[k-1][i-1, j-1] = wij[k]``
+    (a dict ``{k: W_k}`` works too); ``b[k-1]`` has shape (n_{k+1},), or b=None without
+    biases; X is (batch, n_in), T is (batch, n_out). E and the gradients are sums over
+    the batch, or means with ``reduction="mean"``. Raises CompileError for the generic g.
+
+    >>> import numpy as np
+    >>> f = compile("2-1", activation="linear")
+    >>> E, dW, db = f([np.ones((2, 1))], None, np.ones((1, 2)), np.zeros((1, 1)))
+    >>> float(E)
+    2.0
+
+    For a recurrent network it is ``f(P, X, T, h0=None) -> (E, grads)``, with P and grads
+    mapping "U", "W", "V" (and "b", "c") to arrays, X (batch, steps, inputs), T (batch,
+    steps, outputs); ``truncate=K`` gives truncated BPTT.
+    """
+    truncate = options.pop("truncate", None)
+    net = _as_network(spec_or_network, options)
+    return kind_of(net).compile(net, reduction, truncate)
+
+
+def check(spec_or_network, samples: int = 5, seed: int = 0, batch: int = 1, **options) -> Report:
+    """Cross-check printed formulas, vectorized code, the NumPy reference and finite differences.
+
+    The report is truthy when every pair agrees; ``report.rows`` holds the errors.
+    """
+    truncate = options.pop("truncate", None)
+    net = _as_network(spec_or_network, options)
+    return kind_of(net).check(net, samples, seed, batch, truncate)
+
+
+def verify(spec_or_network, equation: str, **options) -> Verdict:
+    """Whether a hand-derived equation is right: a Verdict, truthy when right.
+
+    It has ``.expected`` (the tool's answer), ``.diagnosis`` (a named mistake, when one
+    matches) and ``.counterexample`` (a point and both values). Raises ParseError,
+    with the column, for text it cannot read.
+
+    >>> v = verify("2-3-1", "dE/dw11[1] = delta1[3]*w11[2]*x1")
+    >>> bool(v), v.diagnosis
+    (False, "a missing g'(z1[2]) factor")
+    """
+    net = _as_network(spec_or_network, options)
+    kind = kind_of(net)
+    return decide(_derivation_for(net), kind.parse_equation(net, equation), rules=kind.rules)

@@ -1,0 +1,43 @@
+"""How a derivation shows itself: text, LaTeX, Markdown, JSON, and in Jupyter.
+
+The math modules make derivations; the render modules write them.  So that data
+flows one way, a derivation class holds a table of writers that the render layer
+fills when it is imported (the package's ``__init__`` imports it).
+"""
+from __future__ import annotations
+
+
+class Displays:
+    """Jupyter shows a derivation as LaTeX (or Markdown); str() gives the text.
+
+    Each subclass has its own ``writers``: format → writer(derivation, **options).
+    """
+
+    writers: dict = {}
+
+    def _write(self, fmt: str, **options) -> str:
+        writer = type(self).writers.get(fmt)
+        if writer is None:
+            raise RuntimeError(f"no {fmt} writer for {type(self).__name__}: import symbackprop (the package)")
+        return writer(self, **options)
+
+    def to_text(self, ascii_only: bool = False) -> str:
+        return self._write("text", ascii_only=ascii_only)
+
+    def to_latex(self, standalone: bool = False) -> str:
+        return self._write("latex", standalone=standalone)
+
+    def to_markdown(self) -> str:
+        return self._write("markdown")
+
+    def to_json(self, expanded: bool | None = None) -> str:
+        return self._write("json", expanded=expanded)
+
+    def _repr_latex_(self) -> str:
+        return self.to_latex()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __str__(self) -> str:
+        return self.to_text()

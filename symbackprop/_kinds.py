@@ -1,0 +1,132 @@
+"""What each kind of network contributes to the commands, in one registry.
+
+The commands (``derive``, ``eval``, ``check``, ``verify``, ``draw``, ``cost``,
+``compile``) are written once; they look a network's kind up here by its class and
+call what it gives.  A new kind is one entry (``extend.register_kind``).
+
+>>> import symbackprop as sb
+>>> kind_of(sb.network("2-3-1")).name, kind_of(sb.rnn(1, 1, 1, 2)).name
+('dense', 'rnn')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ._errors import SpecError
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind's parts.
+
+    derive(net, weights, expanded=, prove=, max_weights=, truncate=, progress=) → derivation;
+    prove(derivation) → {name: how}; compile(net, reduction, truncate) → f;
+    check(net, samples, seed, batch, truncate) → Report; parse_equation(net, text) →
+    Equation and rules (verify's expected answer and named mistakes, None: the dense
+    ones); evaluate(net, data, lr, truncate, report) → (text writer, JSON writer, result);
+    draw(net, standalone) → TikZ; cost(net, batch, repeat) → rows, or None;
+    plain_name(text) → the parameter's plain name; weights: how its weights are named.
+    """
+
+    name: str
+    derive: Callable
+    prove: Callable
+    compile: Callable
+    check: Callable
+    parse_equation: Callable
+    rules: object
+    evaluate: Callable
+    draw: Callable
+    cost: Callable | None
+    plain_name: Callable
+    weights: str
+
+
+KINDS: dict = {}
+
+
+def register(network_class: type, kind: Kind) -> Kind:
+    """Make ``kind`` the parts of every network of ``network_class``."""
+    KINDS[network_class] = kind
+    return kind
+
+
+def kind_of(net) -> Kind:
+    """The kind of ``net``; SpecError for an object that is not a network."""
+    kind = KINDS.get(type(net))
+    if kind is None:
+        raise SpecError(f"{type(net).__name__} is not a network: make one with symbackprop.network(...) "
+                        "or symbackprop.rnn(...)")
+    return kind
+
+
+def _no_truncate(truncate) -> None:
+    if truncate is not None:
+        raise SpecError("truncate (--truncate) is for recurrent networks: a spec file with kind = \"rnn\"")
+
+
+# ---------------------------------------------------------------- the dense stack
+def _dense() -> Kind:
+    from . import _names as names
+    from ._check import check
+    from ._compile import vectorized
+    from ._cost import cost
+    from ._derivation import derive
+    from ._document import standalone_drawing, tikz
+    from ._equation import parse_equation
+    from ._evaluate import evaluate
+    from ._proof import prove_all
+    from ._report import evaluation_json, evaluation_text
+    from ._values import parse_values
+
+    def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):
+        _no_truncate(truncate)
+        return derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights, progress=progress)
+
+    def compile_(net, reduction="sum", truncate=None):
+        _no_truncate(truncate)
+        return vectorized(net, reduction)
+
+    def check_(net, samples=5, seed=0, batch=1, truncate=None):
+        _no_truncate(truncate)
+        return check(net, samples=samples, seed=seed, batch=batch)
+
+    def evaluate_(net, data, lr=None, truncate=None, report=False):
+        if report:
+            raise SpecError("--report is for recurrent networks: a spec file with kind = \"rnn\"")
+        _no_truncate(truncate)
+        return evaluation_text, evaluation_json, evaluate(net, parse_values(net, data), lr)
+
+    return Kind("dense", derive_, prove_all, compile_, check_, parse_equation, None, evaluate_,
+                lambda net, standalone=False: standalone_drawing(net) if standalone else tikz(net), cost,
+                lambda text: names.plain(names.parse(text)), "w11[1] … wij[L-1] (and bj[k])")
+
+
+# ---------------------------------------------------------------- the recurrent network
+def _recurrent() -> Kind:
+    from ._document import rnn_tikz, standalone_rnn_drawing
+    from ._rnn import derive_rnn, plain_name, prove_rnn
+    from ._rnn_numeric import (RNNVectorized, check_rnn, evaluate_rnn, parse_rnn_values, rnn_evaluation_json,
+                               rnn_evaluation_text)
+    from ._rnn_verify import RULES, parse_rnn_equation
+
+    def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):
+        return derive_rnn(net, weights, truncate=truncate, prove=prove, max_weights=max_weights, expanded=expanded)
+
+    def evaluate_(net, data, lr=None, truncate=None, report=False):
+        return rnn_evaluation_text, rnn_evaluation_json, evaluate_rnn(net, parse_rnn_values(net, data), lr,
+                                                                      truncate, report)
+
+    return Kind("rnn", derive_, prove_rnn, lambda net, reduction="sum", truncate=None: RNNVectorized(
+                    net, truncate, reduction), check_rnn, parse_rnn_equation, RULES, evaluate_,
+                lambda net, standalone=False: standalone_rnn_drawing(net) if standalone else rnn_tikz(net), None,
+                plain_name, "uij, wij, vij (and bj, cj)")
+
+
+def register_built_in() -> None:
+    """The two kinds the package ships with (called once by the package's __init__)."""
+    from ._network import Network
+    from ._rnn import RNN
+    register(Network, _dense())
+    register(RNN, _recurrent())
