@@ -25,7 +25,7 @@ from . import _dense
 from . import _names as names
 from ._display import Displays
 from ._errors import LimitError
-from ._graph import E, Partial, Sweep, sweep
+from ._graph import E, Partial, Sweep, collector_paused, sweep
 from ._network import Network
 from ._steps import DeltaStep, Output, Shortcuts, output_step
 #: per-weight chains listed in full up to this many paths; beyond it, through δ of the layer above
@@ -173,6 +173,11 @@ def derive(net: Network, weights=None, expanded: bool | None = None, prove: bool
     progress: called with the stages done, 3·(L−1) in all (for a progress bar).
     """
     _within_limits(net, weights, expanded, prove, max_weights)
+    with collector_paused():
+        return _derive(net, weights, expanded, prove, max_weights, progress)
+
+
+def _derive(net: Network, weights, expanded, prove, max_weights, progress) -> Derivation:
     tick = progress or (lambda n: None)
     model = _dense.build(net)
     tick(net.depth - 1)

@@ -6,6 +6,8 @@ fills when it is imported (the package's ``__init__`` imports it).
 """
 from __future__ import annotations
 
+from ._graph import collector_paused
+
 
 class Displays:
     """Jupyter shows a derivation as LaTeX (or Markdown); str() gives the text.
@@ -19,7 +21,8 @@ class Displays:
         writer = type(self).writers.get(fmt)
         if writer is None:
             raise RuntimeError(f"no {fmt} writer for {type(self).__name__}: import symbackprop (the package)")
-        return writer(self, **options)
+        with collector_paused():
+            return writer(self, **options)
 
     def to_text(self, ascii_only: bool = False) -> str:
         return self._write("text", ascii_only=ascii_only)

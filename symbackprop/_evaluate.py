@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import _names as names
 from ._compile import vectorized
 from ._network import Network
-from ._values import Values
+from ._rnn import RNN
+from ._rnn_numeric import RNNVectorized, flat
+from ._values import RNNValues, Values
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,49 @@ def _cells(M):
     for i in range(M.shape[0]):
         for j in range(M.shape[1]):
             yield (i, j), M[i, j]
+
+
+# ---------------------------------------------------------------- recurrent networks
+@dataclass(frozen=True)
+class RNNEvaluation:
+    network: RNN
+    batch: int
+    loss: float
+    forward: dict
+    delta: dict
+    gradient: dict
+    updated: dict | None
+    lr: float | None
+    reduction: str
+    truncate: int | None = None
+    truncated: dict | None = None          # name → truncated gradient
+    distance: float | None = None          # ‖truncated − full‖ / ‖full‖
+    report: list | None = None             # (t, ‖∂E/∂h<t>‖, ‖∂h<T>/∂h<t>‖)
+
+
+def evaluate_rnn(net: RNN, values: RNNValues, lr: float | None = None, truncate: int | None = None,
+                 report: bool = False) -> RNNEvaluation:
+    full = RNNVectorized(net, None, values.reduction)
+    E_total, grads, info = full(values.P, values.X, values.T, values.h0, details=True)
+    forward, delta = {}, {}
+    for t in range(1, net.steps + 1):
+        for letter, n in (("s", net.hidden), ("h", net.hidden), ("o", net.outputs), ("y", net.outputs)):
+            for j in range(n):
+                forward[f"{letter}{j + 1}<{t}>"] = info[letter][t][:, j].tolist()
+    for t in range(net.steps, 0, -1):
+        for j in range(net.hidden):
+            delta[f"delta{j + 1}<{t}>"] = info["delta"][t][:, j].tolist()
+    gradient = flat(grads)
+    truncated = distance = None
+    if truncate is not None:
+        _, tgrads = RNNVectorized(net, truncate, values.reduction)(values.P, values.X, values.T, values.h0)
+        truncated = flat(tgrads)
+        a, b = np.array(list(truncated.values())), np.array(list(gradient.values()))
+        norm = np.linalg.norm(b)
+        distance = float(np.linalg.norm(a - b) / norm) if norm > 0 else float(np.linalg.norm(a - b))
+    rows = full.jacobian_products(values.P, info) if report else None
+    used = truncated if truncated is not None else gradient
+    old = flat(values.P)
+    updated = {n: old[n] - lr * g for n, g in used.items()} if lr is not None else None
+    return RNNEvaluation(net, len(values.X), float(E_total), forward, delta, gradient, updated, lr, values.reduction,
+                         truncate, truncated, distance, rows)

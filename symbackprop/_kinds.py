@@ -106,9 +106,11 @@ def _dense() -> Kind:
 # ---------------------------------------------------------------- the recurrent network
 def _recurrent() -> Kind:
     from ._document import rnn_tikz, standalone_rnn_drawing
-    from ._rnn import derive_rnn, plain_name, prove_rnn
-    from ._rnn_numeric import (RNNVectorized, check_rnn, evaluate_rnn, parse_rnn_values, rnn_evaluation_json,
-                               rnn_evaluation_text)
+    from ._elman import derive_rnn, plain_name, prove_rnn
+    from ._evaluate import evaluate_rnn
+    from ._report import rnn_evaluation_json, rnn_evaluation_text
+    from ._rnn_numeric import RNNVectorized, check_rnn
+    from ._values import parse_rnn_values
     from ._rnn_verify import RULES, parse_rnn_equation
 
     def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):

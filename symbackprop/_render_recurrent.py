@@ -6,7 +6,8 @@ import json
 from ._document import standalone_rnn_document
 from ._printing import plain
 from ._formats import LatexFormat, MarkdownFormat, TextFormat
-from ._rnn import E, RNNDerivation, expandable, flows
+from ._elman import flows
+from ._rnn import E, RNNDerivation, expandable
 from ._timed import parse_name, sym
 
 def _math(fmt, s: str) -> str:

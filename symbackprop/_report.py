@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from ._check import Report
-from ._evaluate import Evaluation
+from ._evaluate import Evaluation, RNNEvaluation
 from ._names import text_name
 
 
@@ -94,3 +94,47 @@ def cost_text(net, batch: int, rows) -> str:
     out.append("Backprop gets every gradient for about the cost of two forward passes; taking each "
                "weight's derivative on its own costs about a forward pass per weight.")
     return "\n".join(out) + "\n"
+
+
+def rnn_evaluation_text(r: RNNEvaluation, ascii_only: bool = False) -> str:
+    name = (lambda n: n if ascii_only else n.replace("delta", "δ"))
+    d = "d" if ascii_only else "∂"
+    samples = f"{r.batch} sequence{'s' if r.batch > 1 else ''}"
+    how = "" if r.batch == 1 else f"; E and the gradients are the {r.reduction} over the sequences"
+    out = [f"Values for the {r.network.describe()} ({samples}{how})", "", "Forward pass"]
+    out += [f"  {name(k)} = {_values(v)}" for k, v in r.forward.items()]
+    out += ["", "Loss", f"  E = {number(r.loss)}", "", "Error signals"]
+    out += [f"  {name(k)} = {_values(v)}" for k, v in r.delta.items()]
+    out += ["", "Gradients"]
+    out += [f"  {d}E/{d}{k} = {number(v)}" for k, v in r.gradient.items()]
+    if r.truncated is not None:
+        cut = ", ".join(str(t) for t in range(r.truncate, r.network.steps, r.truncate))
+        delta = "delta" if ascii_only else "δ"
+        out += ["", f"Truncated to chunks of {r.truncate} step{'s' if r.truncate > 1 else ''} "
+                    + (f"({delta}<t+1> is not carried back to steps {cut})" if cut else "(nothing is cut)")]
+        out += [f"  {d}E/{d}{k} = {number(v)}   (full − truncated = {number(r.gradient[k] - v)})"
+                for k, v in r.truncated.items()]
+        out.append(f"  relative distance from the full gradient: {r.distance:.3e}")
+    if r.report is not None:
+        dh, prod = ("|dE/dh<t>|", "|dh<T>/dh<t>|") if ascii_only else ("‖∂E/∂h<t>‖", "‖∂h<T>/∂h<t>‖")
+        out += ["", "Vanishing and exploding gradients" + (" (first sequence)" if r.batch > 1 else ""),
+                f"  {'t':>4}  {dh:>14}  {prod:>14}"]
+        out += [f"  {t:>4}  {('' if g is None else f'{g:.4e}'):>14}  {p:>14.4e}" for t, g, p in r.report]
+    if r.updated is not None:
+        eta = "eta" if ascii_only else "η"
+        which = "the truncated gradient" if r.truncated is not None else "the gradient"
+        out += ["", f"After one step ({eta} = {number(r.lr)}, with {which}; every parameter from its value before the update)"]
+        out += [f"  {k} = {number(v)}" for k, v in r.updated.items()]
+    return "\n".join(out) + "\n"
+
+
+def rnn_evaluation_json(r: RNNEvaluation) -> str:
+    single = r.batch == 1
+    data = {"loss": r.loss, "forward": {k: (v[0] if single else v) for k, v in r.forward.items()},
+            "delta": {k: (v[0] if single else v) for k, v in r.delta.items()}, "gradient": r.gradient,
+            "updated": r.updated}
+    if r.truncated is not None:
+        data["truncated"] = {"steps": r.truncate, "gradient": r.truncated, "relative_distance": r.distance}
+    if r.report is not None:
+        data["report"] = [{"t": t, "dE_dh_norm": g, "dhT_dht_norm": p} for t, g, p in r.report]
+    return json.dumps(data, indent=1) + "\n"

@@ -6,10 +6,10 @@ step, ``sj<t> = Σ_i uij·xi<t> + Σ_i wij·hi<t−1> + bj``, ``hj<t> = g(sj<t>)
 ``oj<t> = Σ_i vij·hi<t> + cj``, ``yj<t>`` the output activation of ``oj<t>``,
 E the loss summed over every step, and ``δj<t> = ∂E/∂sj<t>``.
 
->>> net = RNN.build(1, 1, 1, 2, activation="tanh")
->>> d = derive_rnn(net)
->>> d.gradients["w11"]
-h1<0>*delta1<1> + h1<1>*delta1<2>
+The derivation itself is ``_elman.derive_rnn``.
+
+>>> RNN.build(1, 1, 1, 2, activation="tanh").describe()
+'RNN 1-1-1, T = 2, tanh hidden, linear outputs, mse, no biases'
 """
 from __future__ import annotations
 
@@ -22,14 +22,9 @@ import sympy
 
 from . import _names as names
 from ._activations import Activation
-from . import _elman
 from ._display import Displays
-from ._errors import LimitError
-from ._elman import flows  # noqa: F401 (the renderer and numbers ask it here)
-from ._graph import sweep
 from ._losses import LOSSES, Loss
 from ._network import MAX_PARAMETERS, Network, SpecError, activation_named
-from ._steps import Shortcuts, output_step
 
 E = sympy.Symbol("E", real=True)
 
@@ -276,79 +271,3 @@ def expandable(net: RNN) -> bool:
     """Small enough for expanded forms and brute-force proofs."""
     return (net.n_parameters <= MAX_PROVE_PARAMETERS and net.steps <= MAX_PROVE_STEPS
             and expanded_size(net) <= MAX_EXPANDED_SIZE)
-
-
-def _expanded_one(selected) -> str:
-    """The weight whose fully expanded form is shown: w11, where the recursion shows most."""
-    return "w11" if "w11" in selected else selected[0]
-
-
-def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool = False,
-               max_weights: int = 30, expanded: bool | None = None) -> RNNDerivation:
-    """Unroll, take the local derivatives with sympy.diff, and run the δ's back through time.
-
-    truncate: the sequence is cut into chunks of K steps (1…K, K+1…2K, …) and δ does not
-    flow back across a cut (as when the hidden state is detached every K steps).
-    """
-    if net.size > MAX_SYMBOLIC:
-        raise SpecError(f"the unrolled network has {net.size:,} weighted terms; symbolic derivation stops at "
-                        f"{MAX_SYMBOLIC:,}: use fewer steps or smaller layers (eval, check and compile have no "
-                        "such limit)")
-    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, int) or truncate < 1):
-        raise SpecError(f"truncate = {truncate!r}: give a whole number of steps ≥ 1")
-    if (prove or expanded) and not expandable(net):
-        raise LimitError(expand_limit_message(net, "--prove" if prove else "--expanded"))
-    if prove and truncate is not None:
-        raise SpecError("--prove checks the full gradient against brute force: leave out --truncate")
-    model = _elman.build(net, truncate)
-    shortcuts = Shortcuts(_elman.outputs(net))
-    s = sweep(model, refine=shortcuts)
-    forward = {eq.node.name: eq.expr for eq in model.equations[:-1]}
-    errors = {o.name: s.adjoint[o] for o in shortcuts.outputs}
-    # ∂E/∂oj<t> step by step, as the output layer's δ of a feedforward net
-    output_steps = [(parse_name(o.name)[2], output_step(s, o, o, shortcuts.steps[o])) for o in shortcuts.outputs]
-    hidden = [eq for eq in model.equations if eq.delta is not None]
-    deltas = {eq.delta.name: s.adjoint[eq.node] for eq in sorted(hidden, key=lambda eq: -parse_name(eq.node.name)[2])}
-    per_step = {p.name: tuple(v for _, v in s.uses[p]) for p in model.parameters}
-    gradients = {p.name: s.gradient[p] for p in model.parameters}
-    if weights:
-        selected = tuple(plain_name(w) for w in weights)
-    else:       # the output weights first, as the seed starts from the outputs; then back through time
-        order = sorted(gradients, key=lambda k: "vcwub".index(k[0]))
-        selected = tuple(order) if net.n_parameters <= max_weights else \
-            tuple(k for k in ("v11", "c1", "w11", "u11", "b1") if k in gradients)
-    # each selected parameter's chain rule: per step, the node E flows through and its local derivative
-    chains = {}
-    for name in selected:
-        kind, indices, _ = parse_name(name)
-        p = sym(kind, *indices)
-        chains[name] = tuple((parse_name(eq.node.name)[2], eq.node, eq.derivative(p)) for eq, _ in s.uses[p])
-    d = RNNDerivation(net, forward, model.output.expr, errors, tuple(output_steps), deltas, gradients, selected, truncate,
-                      per_step=per_step, chains=chains)
-    if expandable(net) and truncate is None:
-        shown = _expanded_one(selected)
-        d = dataclasses.replace(d, expanded_form=(shown, d.expanded(shown)))
-    if prove:
-        if truncate is not None:
-            raise SpecError("--prove checks the full gradient against brute force: leave out --truncate")
-        d = dataclasses.replace(d, proof=prove_rnn(d))
-    return d
-
-
-def plain_name(text: str) -> str:
-    """A parameter's name in its plain form (δ → delta, spaces gone)."""
-    kind, indices, t = parse_name(text)
-    return sym(kind, *indices, t=t).name
-
-
-def prove_rnn(d: RNNDerivation) -> dict:
-    """name → how its δ form, fully substituted, was shown equal to sympy.diff of the unrolled E."""
-    from ._proof import equal_by_algebra
-    net = d.network
-    if not expandable(net):
-        raise SpecError(expand_limit_message(net, "--prove"))
-    constraint = {g[-1]: 1 - sympy.Add(*g[:-1]) for g in d.target_groups()}
-    nested = d.nested_loss()
-    return {name: equal_by_algebra(sympy.diff(nested, d.symbols[name]) - d.expanded(name), constraint,
-                                   net.activations)
-            for name in d.gradients}

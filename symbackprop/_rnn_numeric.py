@@ -13,9 +13,6 @@ compile does; the sums over nodes and steps are matrix products in a loop over t
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
 import numpy as np
 import sympy
 
@@ -23,9 +20,9 @@ from ._check import Report
 from ._compile import CompileError, Vectorized, _full
 from ._program import printed_formulas
 from ._network import Network
-from ._rnn import RNN, derive_rnn, flows, parse_name, sym
+from ._elman import derive_rnn, flows
+from ._rnn import RNN, sym
 from ._rnn_reference import bptt
-from ._values import ValuesError, _number
 
 GROUPS = ("U", "W", "V", "b", "c")
 LETTER = {"U": "u", "W": "w", "V": "v", "b": "b", "c": "c"}
@@ -277,172 +274,3 @@ def finite_differences(vec: RNNVectorized, P, X, T, h0, rng=None) -> dict:
 
 
 # ---------------------------------------------------------------- values and eval
-@dataclass(frozen=True)
-class RNNValues:
-    P: dict
-    X: np.ndarray
-    T: np.ndarray
-    h0: np.ndarray
-    reduction: str
-
-
-def parse_rnn_values(net: RNN, data: dict) -> RNNValues:
-    """Every shared weight (and bias), xi<t> and tj<t> for every step, optional hj<0>; or samples = [...]."""
-    shapes = {"U": (net.inputs, net.hidden), "W": (net.hidden, net.hidden), "V": (net.hidden, net.outputs)}
-    if net.bias:
-        shapes.update({"b": (net.hidden,), "c": (net.outputs,)})
-    P = {k: np.full(s, np.nan) for k, s in shapes.items()}
-    reduction = data.get("reduction", "sum")
-    if reduction not in ("sum", "mean"):
-        raise ValuesError(f"reduction = {reduction!r}: use \"sum\" or \"mean\"")
-    per_sample = {}
-    for key, value in data.items():
-        if key in ("reduction", "samples"):
-            continue
-        try:
-            kind, indices, t = parse_name(key)
-        except Exception as err:
-            raise ValuesError(f"unknown name {key!r}: {err}") from None
-        if not net.exists(kind, indices, t) or kind not in ("u", "w", "v", "b", "c", "x", "t", "h") or \
-                (kind == "h" and t != 0):
-            raise ValuesError(f"unknown name {key!r}: not a weight, bias, input xi<t>, target tj<t> or hj<0> "
-                              f"of the {net.describe()}")
-        if kind in ("x", "t", "h"):
-            per_sample[key] = value
-            continue
-        group = {"u": "U", "w": "W", "v": "V", "b": "b", "c": "c"}[kind]
-        P[group][tuple(i - 1 for i in indices)] = _number(key, value)
-    for p in net.parameters():
-        kind, indices, _ = parse_name(p.name)
-        group = {"u": "U", "w": "W", "v": "V", "b": "b", "c": "c"}[kind]
-        if np.isnan(P[group][tuple(i - 1 for i in indices)]):
-            raise ValuesError(f"missing {p.name}: the values file needs every weight{' and bias' if net.bias else ''}")
-    if "samples" in data:
-        if per_sample:
-            raise ValuesError(f"{sorted(per_sample)[0]} given beside samples: put every x, t and h<0> inside samples")
-        samples = data["samples"]
-        if not isinstance(samples, list) or not samples:
-            raise ValuesError("samples must be a non-empty list of tables of xi<t> and tj<t>")
-        rows = []
-        for n, entry in enumerate(samples, start=1):
-            if not isinstance(entry, dict):
-                raise ValuesError(f"samples[{n}] must be a table of xi<t> and tj<t>")
-            rows.append(_sequence(net, entry, f"samples[{n}]"))
-    else:
-        rows = [_sequence(net, per_sample, "values file")]
-    X, T, h0 = (np.array([r[n] for r in rows]) for n in range(3))
-    return RNNValues(P, X, T, h0, reduction)
-
-
-def _sequence(net: RNN, entries: dict, where: str):
-    X, T, h0 = np.full((net.steps, net.inputs), np.nan), np.full((net.steps, net.outputs), np.nan), np.zeros(net.hidden)
-    for key, value in entries.items():
-        try:
-            kind, indices, t = parse_name(key)
-        except Exception as err:
-            raise ValuesError(f"{where}: unknown name {key!r}: {err}") from None
-        if kind not in ("x", "t", "h") or not net.exists(kind, indices, t) or (kind == "h" and t != 0):
-            raise ValuesError(f"{where}: unknown name {key!r}; a sequence holds xi<t>, tj<t> (t = 1 … {net.steps}) "
-                              "and optionally hj<0>")
-        v = _number(key, value)
-        if kind == "h":
-            h0[indices[0] - 1] = v
-        else:
-            (X if kind == "x" else T)[t - 1, indices[0] - 1] = v
-    for M, letter, n in ((X, "x", net.inputs), (T, "t", net.outputs)):
-        missing = np.argwhere(np.isnan(M))
-        if len(missing):
-            t, i = missing[0]
-            raise ValuesError(f"{where}: missing {letter}{i + 1}<{t + 1}> (every {letter}1<t> … {letter}{n}<t> for "
-                              f"t = 1 … {net.steps} is needed)")
-    return X, T, h0
-
-
-@dataclass(frozen=True)
-class RNNEvaluation:
-    network: RNN
-    batch: int
-    loss: float
-    forward: dict
-    delta: dict
-    gradient: dict
-    updated: dict | None
-    lr: float | None
-    reduction: str
-    truncate: int | None = None
-    truncated: dict | None = None          # name → truncated gradient
-    distance: float | None = None          # ‖truncated − full‖ / ‖full‖
-    report: list | None = None             # (t, ‖∂E/∂h<t>‖, ‖∂h<T>/∂h<t>‖)
-
-
-def evaluate_rnn(net: RNN, values: RNNValues, lr: float | None = None, truncate: int | None = None,
-                 report: bool = False) -> RNNEvaluation:
-    full = RNNVectorized(net, None, values.reduction)
-    E_total, grads, info = full(values.P, values.X, values.T, values.h0, details=True)
-    forward, delta = {}, {}
-    for t in range(1, net.steps + 1):
-        for letter, n in (("s", net.hidden), ("h", net.hidden), ("o", net.outputs), ("y", net.outputs)):
-            for j in range(n):
-                forward[f"{letter}{j + 1}<{t}>"] = info[letter][t][:, j].tolist()
-    for t in range(net.steps, 0, -1):
-        for j in range(net.hidden):
-            delta[f"delta{j + 1}<{t}>"] = info["delta"][t][:, j].tolist()
-    gradient = flat(grads)
-    truncated = distance = None
-    if truncate is not None:
-        _, tgrads = RNNVectorized(net, truncate, values.reduction)(values.P, values.X, values.T, values.h0)
-        truncated = flat(tgrads)
-        a, b = np.array(list(truncated.values())), np.array(list(gradient.values()))
-        norm = np.linalg.norm(b)
-        distance = float(np.linalg.norm(a - b) / norm) if norm > 0 else float(np.linalg.norm(a - b))
-    rows = full.jacobian_products(values.P, info) if report else None
-    used = truncated if truncated is not None else gradient
-    old = flat(values.P)
-    updated = {n: old[n] - lr * g for n, g in used.items()} if lr is not None else None
-    return RNNEvaluation(net, len(values.X), float(E_total), forward, delta, gradient, updated, lr, values.reduction,
-                         truncate, truncated, distance, rows)
-
-
-def rnn_evaluation_text(r: RNNEvaluation, ascii_only: bool = False) -> str:
-    from ._report import _values, number
-    name = (lambda n: n if ascii_only else n.replace("delta", "δ"))
-    d = "d" if ascii_only else "∂"
-    samples = f"{r.batch} sequence{'s' if r.batch > 1 else ''}"
-    how = "" if r.batch == 1 else f"; E and the gradients are the {r.reduction} over the sequences"
-    out = [f"Values for the {r.network.describe()} ({samples}{how})", "", "Forward pass"]
-    out += [f"  {name(k)} = {_values(v)}" for k, v in r.forward.items()]
-    out += ["", "Loss", f"  E = {number(r.loss)}", "", "Error signals"]
-    out += [f"  {name(k)} = {_values(v)}" for k, v in r.delta.items()]
-    out += ["", "Gradients"]
-    out += [f"  {d}E/{d}{k} = {number(v)}" for k, v in r.gradient.items()]
-    if r.truncated is not None:
-        cut = ", ".join(str(t) for t in range(r.truncate, r.network.steps, r.truncate))
-        delta = "delta" if ascii_only else "δ"
-        out += ["", f"Truncated to chunks of {r.truncate} step{'s' if r.truncate > 1 else ''} "
-                    + (f"({delta}<t+1> is not carried back to steps {cut})" if cut else "(nothing is cut)")]
-        out += [f"  {d}E/{d}{k} = {number(v)}   (full − truncated = {number(r.gradient[k] - v)})"
-                for k, v in r.truncated.items()]
-        out.append(f"  relative distance from the full gradient: {r.distance:.3e}")
-    if r.report is not None:
-        dh, prod = ("|dE/dh<t>|", "|dh<T>/dh<t>|") if ascii_only else ("‖∂E/∂h<t>‖", "‖∂h<T>/∂h<t>‖")
-        out += ["", "Vanishing and exploding gradients" + (" (first sequence)" if r.batch > 1 else ""),
-                f"  {'t':>4}  {dh:>14}  {prod:>14}"]
-        out += [f"  {t:>4}  {('' if g is None else f'{g:.4e}'):>14}  {p:>14.4e}" for t, g, p in r.report]
-    if r.updated is not None:
-        eta = "eta" if ascii_only else "η"
-        which = "the truncated gradient" if r.truncated is not None else "the gradient"
-        out += ["", f"After one step ({eta} = {number(r.lr)}, with {which}; every parameter from its value before the update)"]
-        out += [f"  {k} = {number(v)}" for k, v in r.updated.items()]
-    return "\n".join(out) + "\n"
-
-
-def rnn_evaluation_json(r: RNNEvaluation) -> str:
-    single = r.batch == 1
-    data = {"loss": r.loss, "forward": {k: (v[0] if single else v) for k, v in r.forward.items()},
-            "delta": {k: (v[0] if single else v) for k, v in r.delta.items()}, "gradient": r.gradient,
-            "updated": r.updated}
-    if r.truncated is not None:
-        data["truncated"] = {"steps": r.truncate, "gradient": r.truncated, "relative_distance": r.distance}
-    if r.report is not None:
-        data["report"] = [{"t": t, "dE_dh_norm": g, "dhT_dht_norm": p} for t, g, p in r.report]
-    return json.dumps(data, indent=1) + "\n"

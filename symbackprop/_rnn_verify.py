@@ -21,7 +21,8 @@ from . import _names as names
 from ._equation import ETA, Equation, functions_for, latex_to_plain, looks_like_latex
 from ._grammar import MAX_LENGTH, ParseError, parse_expression
 
-from ._rnn import RNN, RNNDerivation, TimeName, derive_rnn, flows, parse_name, sym
+from ._elman import derive_rnn, flows
+from ._rnn import RNN, RNNDerivation, TimeName, parse_name, sym
 from ._verify import Verdict, _deltas_expanded, decide
 
 _LHS_PARTIAL = re.compile(r"(?:d|∂)\s*E\s*/\s*(?:d|∂)\s*(\S+)\Z")

@@ -18,6 +18,8 @@ import numpy as np
 from . import _names as names
 from ._errors import ValuesError
 from ._files import read_text
+from ._rnn import RNN
+from ._timed import parse_name
 from ._network import Network
 
 
@@ -118,3 +120,85 @@ def parse_values(net: Network, data: dict) -> Values:
         return Values(W, b, np.array(xs), np.array(ts), reduction, True)
     x, t = _sample(net, per_sample, "values file")
     return Values(W, b, x[None, :], t[None, :], reduction, False)
+
+
+# ---------------------------------------------------------------- recurrent networks
+@dataclass(frozen=True)
+class RNNValues:
+    P: dict
+    X: np.ndarray
+    T: np.ndarray
+    h0: np.ndarray
+    reduction: str
+
+
+def parse_rnn_values(net: RNN, data: dict) -> RNNValues:
+    """Every shared weight (and bias), xi<t> and tj<t> for every step, optional hj<0>; or samples = [...]."""
+    shapes = {"U": (net.inputs, net.hidden), "W": (net.hidden, net.hidden), "V": (net.hidden, net.outputs)}
+    if net.bias:
+        shapes.update({"b": (net.hidden,), "c": (net.outputs,)})
+    P = {k: np.full(s, np.nan) for k, s in shapes.items()}
+    reduction = data.get("reduction", "sum")
+    if reduction not in ("sum", "mean"):
+        raise ValuesError(f"reduction = {reduction!r}: use \"sum\" or \"mean\"")
+    per_sample = {}
+    for key, value in data.items():
+        if key in ("reduction", "samples"):
+            continue
+        try:
+            kind, indices, t = parse_name(key)
+        except Exception as err:
+            raise ValuesError(f"unknown name {key!r}: {err}") from None
+        if not net.exists(kind, indices, t) or kind not in ("u", "w", "v", "b", "c", "x", "t", "h") or \
+                (kind == "h" and t != 0):
+            raise ValuesError(f"unknown name {key!r}: not a weight, bias, input xi<t>, target tj<t> or hj<0> "
+                              f"of the {net.describe()}")
+        if kind in ("x", "t", "h"):
+            per_sample[key] = value
+            continue
+        group = {"u": "U", "w": "W", "v": "V", "b": "b", "c": "c"}[kind]
+        P[group][tuple(i - 1 for i in indices)] = _number(key, value)
+    for p in net.parameters():
+        kind, indices, _ = parse_name(p.name)
+        group = {"u": "U", "w": "W", "v": "V", "b": "b", "c": "c"}[kind]
+        if np.isnan(P[group][tuple(i - 1 for i in indices)]):
+            raise ValuesError(f"missing {p.name}: the values file needs every weight{' and bias' if net.bias else ''}")
+    if "samples" in data:
+        if per_sample:
+            raise ValuesError(f"{sorted(per_sample)[0]} given beside samples: put every x, t and h<0> inside samples")
+        samples = data["samples"]
+        if not isinstance(samples, list) or not samples:
+            raise ValuesError("samples must be a non-empty list of tables of xi<t> and tj<t>")
+        rows = []
+        for n, entry in enumerate(samples, start=1):
+            if not isinstance(entry, dict):
+                raise ValuesError(f"samples[{n}] must be a table of xi<t> and tj<t>")
+            rows.append(_sequence(net, entry, f"samples[{n}]"))
+    else:
+        rows = [_sequence(net, per_sample, "values file")]
+    X, T, h0 = (np.array([r[n] for r in rows]) for n in range(3))
+    return RNNValues(P, X, T, h0, reduction)
+
+
+def _sequence(net: RNN, entries: dict, where: str):
+    X, T, h0 = np.full((net.steps, net.inputs), np.nan), np.full((net.steps, net.outputs), np.nan), np.zeros(net.hidden)
+    for key, value in entries.items():
+        try:
+            kind, indices, t = parse_name(key)
+        except Exception as err:
+            raise ValuesError(f"{where}: unknown name {key!r}: {err}") from None
+        if kind not in ("x", "t", "h") or not net.exists(kind, indices, t) or (kind == "h" and t != 0):
+            raise ValuesError(f"{where}: unknown name {key!r}; a sequence holds xi<t>, tj<t> (t = 1 … {net.steps}) "
+                              "and optionally hj<0>")
+        v = _number(key, value)
+        if kind == "h":
+            h0[indices[0] - 1] = v
+        else:
+            (X if kind == "x" else T)[t - 1, indices[0] - 1] = v
+    for M, letter, n in ((X, "x", net.inputs), (T, "t", net.outputs)):
+        missing = np.argwhere(np.isnan(M))
+        if len(missing):
+            t, i = missing[0]
+            raise ValuesError(f"{where}: missing {letter}{i + 1}<{t + 1}> (every {letter}1<t> … {letter}{n}<t> for "
+                              f"t = 1 … {net.steps} is needed)")
+    return X, T, h0

@@ -9,7 +9,8 @@ import sympy
 import symbackprop as sb
 from symbackprop import _rnn_numeric
 from symbackprop._grammar import parse_expression
-from symbackprop._rnn import RNN, derive_rnn
+from symbackprop._elman import derive_rnn
+from symbackprop._rnn import RNN
 from symbackprop._rnn_numeric import RNNVectorized, check_rnn, random_point
 from symbackprop._rnn_reference import bptt
 from symbackprop._rnn_verify import functions_rnn, resolver_rnn
@@ -176,7 +177,8 @@ def test_eval_report_and_truncate(tmp_path, cli_run):
 
 def test_vanishing_shows_in_the_report(tmp_path):
     """Small recurrent weights: the products shrink step by step."""
-    from symbackprop._rnn_numeric import evaluate_rnn, parse_rnn_values
+    from symbackprop._evaluate import evaluate_rnn
+    from symbackprop._values import parse_rnn_values
     net = sb.rnn(1, 2, 1, 8, activation="sigmoid")
     _, values = _values_file(tmp_path, net, scale=0.3)
     r = evaluate_rnn(net, parse_rnn_values(net, values), report=True)
@@ -191,7 +193,8 @@ def test_eval_matches_the_reference_and_updates(tmp_path, cli_run):
     spec.write_text(json.dumps(net.as_dict()))
     path, values = _values_file(tmp_path, net, seed=3)
     data = json.loads(cli_run("eval", str(spec), "--values", str(path), "--lr", "0.5", "--format", "json").output)
-    from symbackprop._rnn_numeric import flat, parse_rnn_values
+    from symbackprop._rnn_numeric import flat
+    from symbackprop._values import parse_rnn_values
     v = parse_rnn_values(net, values)
     E, g = bptt("softplus", "softmax", "cross_entropy", v.P, v.X, v.T, v.h0)
     assert data["loss"] == pytest.approx(E, rel=1e-12)
@@ -201,7 +204,8 @@ def test_eval_matches_the_reference_and_updates(tmp_path, cli_run):
 
 
 def test_h0_from_the_values_file(tmp_path):
-    from symbackprop._rnn_numeric import evaluate_rnn, parse_rnn_values
+    from symbackprop._evaluate import evaluate_rnn
+    from symbackprop._values import parse_rnn_values
     net = sb.rnn(1, 1, 1, 2, activation="tanh")
     _, values = _values_file(tmp_path, net)
     zero = evaluate_rnn(net, parse_rnn_values(net, values))
