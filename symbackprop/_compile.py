@@ -21,7 +21,7 @@ from . import _names as names
 from ._activations import Activation
 from ._derivation import Derivation
 from ._errors import CompileError
-from ._program import _print_numpy, numpy_function  # noqa: F401 (extend asks here)
+from ._program import _print_numpy
 from ._network import Network
 
 

@@ -68,6 +68,10 @@ class _Format:
 
 
 class TextFormat(_Format):
+    def inline_math(self, s: str) -> str:
+        """Math inside prose: as it is in text."""
+        return s
+
     def __init__(self, ascii_only: bool = False):
         self.ascii_only = ascii_only
         if ascii_only:
@@ -100,6 +104,10 @@ class TextFormat(_Format):
 
 
 class LatexFormat(_Format):
+    def inline_math(self, s: str) -> str:
+        """Math inside prose: between dollars."""
+        return f"${s}$"
+
     ellipsis = "\\cdots"
     mul = " \\cdot "
     eta = "\\eta"

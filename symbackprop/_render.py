@@ -15,14 +15,10 @@ import sympy
 
 from ._formats import LatexFormat, MarkdownFormat, TextFormat, _Format
 from ._derivation import E, Derivation, WeightStep
-from ._general import general_form
+from ._render_forms import general, matrix
 from . import _names as names
 
 # ---------------------------------------------------------------- the walk
-def _math(fmt: _Format, s: str) -> str:
-    return s if isinstance(fmt, TextFormat) else f"${s}$"
-
-
 def _shown_nodes(d: Derivation, keys):
     """All of them, or, when the listing is summarised, the first and last node of each layer."""
     if not _summarised(d):
@@ -63,7 +59,7 @@ def _forward(d: Derivation, fmt: _Format):
     if defs:
         items += [("para", "where"), ("eqs", defs)]
     if any(a.name == "g" for a in d.network.activations):
-        g, gp = _math(fmt, "g"), _math(fmt, "g'")
+        g, gp = fmt.inline_math("g"), fmt.inline_math("g'")
         items.append(("para", f"{g} is a generic activation and {gp} its derivative."))
     return ("Forward pass", items)
 
@@ -82,7 +78,7 @@ def _delta_definition(fmt: _Format) -> str:
 def _note(d: Derivation, fmt: _Format, step) -> str | None:
     """Why an output δ simplified, in words."""
     reasons = [r for r, _ in step.simplified]
-    who = _math(fmt, fmt.expr(step.delta))
+    who = fmt.inline_math(fmt.expr(step.delta))
     if "sum_targets_one" in reasons:
         return f"For {who}, the last step holds because the targets sum to 1 (one-hot targets)."
     if "substitute" in reasons:
@@ -164,7 +160,7 @@ def _gradients(d: Derivation, fmt: _Format):
         general = fmt.name_of("dE/dwij[k] = deltaj[k+1]*ai[k]", "∂E/∂wij[k] = δj[k+1]·ai[k]") \
             if isinstance(fmt, TextFormat) else \
             "\\frac{\\partial E}{\\partial w_{ij}^{[k]}} = \\delta_{j}^{[k+1]} \\cdot a_{i}^{[k]}"
-        items.append(("para", f"The other {skipped:,} parameters follow the same form: {_math(fmt, general)}."))
+        items.append(("para", f"The other {skipped:,} parameters follow the same form: {fmt.inline_math(general)}."))
     return ("Gradients, step by step", items)
 
 
@@ -173,86 +169,6 @@ def _results(d: Derivation, fmt: _Format):
     for step in d.steps:
         rows.append((None, [fmt.partial(E, step.parameter), fmt.total([fmt.product(t) for t in step.result])]))
     return ("Results", [("eqs", rows)])
-
-
-def _general(d: Derivation, fmt: _Format):
-    g = general_form(d)
-    net, L = d.network, d.network.depth
-    lhs_out = fmt.expr(names.generic("delta", "j", "L"))
-    rows = [(None, [lhs_out, fmt.expr(g.output_delta)])]
-    rows += [(None, [fmt.expr(names.generic("delta", "i", str(k))), fmt.expr(rhs)]) for k, rhs in g.hidden]
-    if g.weights:
-        rows += [(None, [fmt.partial(E, names.generic("w", "ij", str(k))), fmt.expr(rhs)]) for k, rhs in g.weights]
-    else:
-        rows.append((None, [fmt.partial(E, names.generic("w", "ij", "k")), fmt.product(
-            [names.generic("delta", "j", "k+1"), names.generic("a", "i", "k")])]))
-    if net.bias:
-        rows.append((None, [fmt.partial(E, names.generic("b", "j", "k")), fmt.expr(g.bias)]))
-    here = _math(fmt, f"L = {L}")
-    items = [("para", f"Here {here}; every result above is an instance of these "
-                      f"(checked for all {g.checked:,} error signals and parameters):"), ("eqs", rows)]
-    return ("General form", items)
-
-
-def _matrix(d: Derivation, fmt: _Format):
-    net = d.network
-    text_fmt = isinstance(fmt, TextFormat)
-    t = "^T" if (text_fmt and fmt.ascii_only) else ("ᵀ" if text_fmt else "^{\\top}")
-    had = "(.)" if (text_fmt and fmt.ascii_only) else ("⊙" if text_fmt else "\\odot")
-    if text_fmt:
-        rule = [f"{fmt.greek('delta')}[k] = (W[k] {fmt.greek('delta')}[k+1]) {had} g'(z[k])",
-                f"{fmt.partial_sign}E/{fmt.partial_sign}W[k] = a[k] {fmt.greek('delta')}[k+1]{t}"]
-        rows = [(None, [r]) for r in rule]
-    else:
-        rows = [(None, ["\\delta^{[k]}", f"\\left(W^{{[k]}} \\delta^{{[k+1]}}\\right) {had} g'\\left(z^{{[k]}}\\right)"]),
-                (None, ["\\frac{\\partial E}{\\partial W^{[k]}}", f"a^{{[k]}} \\left(\\delta^{{[k+1]}}\\right){t}"])]
-    rows += _matrix_extras(net, fmt, t)
-    shapes = ", ".join(f"W[{k}] is {net.layers[k - 1]}×{net.layers[k]}" for k in range(1, net.depth))
-    vectors = ", ".join(f"a[{k}] and δ[{k}] have {n}" if k > 1 else f"a[1] = x has {n}"
-                        for k, n in enumerate(net.layers, start=1))
-    if not text_fmt:
-        shapes = shapes.replace("×", "$\\times$")
-        vectors = vectors.replace("δ", "$\\delta$")
-    elif fmt.ascii_only:
-        shapes, vectors = shapes.replace("×", "x"), vectors.replace("δ", "delta")
-    para = (f"With column vectors per layer and W[k] holding wij[k] in row i (the from-node) and "
-            f"column j (the to-node): {shapes}; {vectors} entries. g' is each layer's own activation derivative.")
-    return ("Matrix form", [("eqs", rows), ("para", para)])
-
-
-def _matrix_extras(net, fmt: _Format, t: str) -> list:
-    """The matrix form's extra terms: a skip's δ, a tied layer's gradient, the penalty's."""
-    text = isinstance(fmt, TextFormat)
-    d_, lam = (fmt.greek("delta"), "λ" if not getattr(fmt, "ascii_only", False) else "lambda") if text \
-        else ("\\delta", "\\lambda")
-    rows = []
-    for k, s in net.skips:
-        if s > 1:
-            if text:
-                lhs = f"{d_}[{s}]"
-                rhs = f"(W[{s}] {d_}[{s + 1}] + {d_}[{k}]) {'(.)' if fmt.ascii_only else '⊙'} g'(z[{s}])"
-            else:
-                lhs = f"\\delta^{{[{s}]}}"
-                rhs = (f"\\left(W^{{[{s}]}} \\delta^{{[{s + 1}]}} + \\delta^{{[{k}]}}\\right) "
-                       f"\\odot g'\\left(z^{{[{s}]}}\\right)")
-            rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
-    grad = {}
-    for k, m in net.ties:
-        grad.setdefault(m, []).append(f"(a[{k}] {d_}[{k + 1}]{t}){t}" if text
-                                      else f"\\left(a^{{[{k}]}} \\left(\\delta^{{[{k + 1}]}}\\right){t}\\right){t}")
-    for kind, _ in net.penalty:
-        sym = fmt.expr(net.penalty_symbol(kind))
-        for m in range(1, net.depth):
-            if m not in dict(net.ties):
-                w = f"W[{m}]" if text else f"W^{{[{m}]}}"
-                sign = f"sign({w})" if text else f"\\operatorname{{sign}}\\left({w}\\right)"
-                grad.setdefault(m, []).append(f"{sym} {w}" if kind == "l2" else f"{sym} {sign}")
-    for m, extra in sorted(grad.items()):
-        own = f"a[{m}] {d_}[{m + 1}]{t}" if text else f"a^{{[{m}]}} \\left(\\delta^{{[{m + 1}]}}\\right){t}"
-        lhs = f"{fmt.partial_sign}E/{fmt.partial_sign}W[{m}]" if text else f"\\frac{{\\partial E}}{{\\partial W^{{[{m}]}}}}"
-        rhs = " + ".join([own] + extra)
-        rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
-    return rows
 
 
 def _update(d: Derivation, fmt: _Format):
@@ -270,7 +186,7 @@ def _update(d: Derivation, fmt: _Format):
         rows = rule + ((" \\\\\n" + rule.replace("w_{ij}", "b_{j}")) if d.network.bias else "")
         items = [("para", "\\begin{align*}\n" + rows + "\n\\end{align*}" if not isinstance(fmt, MarkdownFormat)
                   else "$$\n\\begin{aligned}\n" + rows + "\n\\end{aligned}\n$$")]
-    items.append(("para", f"where {_math(fmt, fmt.eta)} is the learning rate. Every weight is updated at once, "
+    items.append(("para", f"where {fmt.inline_math(fmt.eta)} is the learning rate. Every weight is updated at once, "
                           "after every error signal has been computed, from the weights' values before the update."))
     return ("Update", items)
 
@@ -297,7 +213,7 @@ def walk(d: Derivation, fmt: _Format) -> str:
     sections = [_forward(d, fmt), _loss(d, fmt), _deltas(d, fmt), _gradients(d, fmt)]
     if len(d.steps) > 1:
         sections.append(_results(d, fmt))
-    sections += [_general(d, fmt), _matrix(d, fmt), _update(d, fmt)]
+    sections += [general(d, fmt), matrix(d, fmt), _update(d, fmt)]
     if d.proof is not None:
         sections.append(_proof(d, fmt))
     return fmt.document(title, subtitle, sections)

@@ -10,10 +10,6 @@ from ._elman import flows
 from ._rnn import E, RNNDerivation, expandable
 from ._timed import parse_name, sym
 
-def _math(fmt, s: str) -> str:
-    return s if isinstance(fmt, TextFormat) else f"${s}$"
-
-
 def _is_text(fmt) -> bool:
     return isinstance(fmt, TextFormat)
 
@@ -30,13 +26,13 @@ def _forward_section(d: RNNDerivation, fmt):
     for t in shown:
         rows += [(f"t = {t}" if n == 0 else None, [fmt.expr(d.symbols[k]), fmt.expr(v)])
                  for n, (k, v) in enumerate((k, v) for k, v in d.forward.items() if k.endswith(f"<{t}>"))]
-    h0 = _math(fmt, fmt.expr(sym("h", 1, t=0)))
+    h0 = fmt.inline_math(fmt.expr(sym("h", 1, t=0)))
     items = [("para", f"The hidden state starts at {h0}, … (zero unless given); the weights u, w, v"
                       f"{' and biases b, c' if net.bias else ''} are the same at every step."), ("eqs", rows)]
     if len(shown) < net.steps:
         items.append(("para", f"(steps 3 to {net.steps - 2} are alike)"))
     if net.activation.name == "g":
-        items.append(("para", f"{_math(fmt, 'g')} is a generic activation and {_math(fmt, chr(103) + chr(39))} "
+        items.append(("para", f"{fmt.inline_math('g')} is a generic activation and {fmt.inline_math(chr(103) + chr(39))} "
                               "its derivative."))
     return ("Forward pass, unrolled over time", items)
 
@@ -232,10 +228,10 @@ def _update_section(d: RNNDerivation, fmt):
         block = ("$$\n\\begin{aligned}\n" + rule + "\n\\end{aligned}\n$$" if isinstance(fmt, MarkdownFormat)
                  else "\\begin{align*}\n" + rule + "\n\\end{align*}")
         return ("Update", [("para", block), ("para",
-                f"and likewise u, v{', b, c' if d.network.bias else ''}, with {_math(fmt, fmt.eta)} the learning "
+                f"and likewise u, v{', b, c' if d.network.bias else ''}, with {fmt.inline_math(fmt.eta)} the learning "
                 "rate; all at once, from the values before the update.")])
     return ("Update", [("eqs", rows), ("para", f"and likewise u, v{', b, c' if d.network.bias else ''}, "
-                                               f"with {_math(fmt, fmt.eta)} the learning rate; all at once, from the "
+                                               f"with {fmt.inline_math(fmt.eta)} the learning rate; all at once, from the "
                                                "values before the update.")])
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 
 from . import _names as names
-from ._compile import numpy_function
+from ._program import numpy_function
 from ._derivation import Derivation, derive
 from ._proof import _atomize
 from ._equation import ETA, Equation, parse_equation

@@ -5,6 +5,7 @@ stderr naming the problem and the fix), 130 interrupted.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 
@@ -35,10 +36,6 @@ class _Commands(click.Group):
             raise BadInput(str(err)) from None
 
 
-def _network(spec, activation, loss, bias):
-    return from_spec(spec, activation=activation, loss=loss, bias=bias)
-
-
 def _emit(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
@@ -55,9 +52,8 @@ def _emit(text: str, output: str | None) -> None:
 PROGRESS_FROM = 20_000
 
 
-class _Silent:
-    def __enter__(self):
-        return self
+class _Silent(contextlib.AbstractContextManager):
+    """No progress bar: a progress bar's interface, doing nothing."""
 
     def __exit__(self, *exc):
         return False
@@ -121,7 +117,7 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
       symbackprop derive 4-5-3 --activation tanh,softmax --loss cross_entropy --format latex
       symbackprop derive net.toml --format json -o net.json
     """
-    net = _network(spec, activation, loss, bias)
+    net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     kind = kind_of(net)
     for w in weights:
         try:
@@ -148,13 +144,8 @@ cli.add_command(derive_cmd, name="derive")
 
 def _written(d, fmt, ascii_only, standalone, expanded) -> str:
     """The derivation in the chosen format."""
-    if fmt == "text":
-        return d.to_text(ascii_only=ascii_only)
-    if fmt == "latex":
-        return d.to_latex(standalone=standalone)
-    if fmt == "markdown":
-        return d.to_markdown()
-    return d.to_json(expanded=expanded)
+    options = {"text": {"ascii_only": ascii_only}, "latex": {"standalone": standalone}, "json": {"expanded": expanded}}
+    return d._write(fmt, **options.get(fmt, {}))
 
 
 @cli.command(name="eval")
@@ -177,7 +168,7 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, tru
       symbackprop eval 2-2-2 --activation sigmoid --bias --values values.json --lr 0.5
       symbackprop eval net.toml --values batch.toml --format json
     """
-    net = _network(spec, activation, loss, bias)
+    net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     if lr is not None and (not math.isfinite(lr) or lr < 0):
         raise BadInput(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
     as_text, as_json, result = kind_of(net).evaluate(net, read_values_file(values_file), lr, truncate, report)
@@ -203,7 +194,7 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch, truncate):
       symbackprop check 2-3-1 --activation sigmoid
       symbackprop check 4-5-3 --activation tanh,softmax --loss cross_entropy --samples 20
     """
-    net = _network(spec, activation, loss, bias)
+    net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     report = kind_of(net).check(net, samples, seed, batch, truncate)
     click.echo(check_text(report), nl=False)
     if not report:
@@ -224,7 +215,7 @@ def cost_cmd(spec, activation, loss, bias, batch, repeat):
       symbackprop cost 2-3-1 --activation sigmoid
       symbackprop cost 784-128-10 --activation sigmoid --bias --batch 1024
     """
-    net = _network(spec, activation, loss, bias)
+    net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     kind = kind_of(net)
     if kind.cost is None:
         raise BadInput(f"cost compares backprop with one derivative per weight for feedforward networks; for a "
@@ -245,7 +236,7 @@ def draw_cmd(spec, activation, loss, bias, standalone, output):
       symbackprop draw 2-3-1
       symbackprop draw 784-128-10 --standalone -o net.tex
     """
-    net = _network(spec, activation, loss, bias)
+    net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     _emit(kind_of(net).draw(net, standalone), output)
 
 
@@ -265,13 +256,10 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
       symbackprop verify 2-3-1 '\\frac{\\partial E}{\\partial w_{11}^{[2]}} = \\delta_{1}^{[3]} a_{1}^{[2]}'
       symbackprop verify 4-5-3 --activation tanh,softmax --loss cross_entropy --file homework.txt
     """
-    net = _network(spec, activation, loss, bias)
+    net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     lines = [(f"equation {n}", e) for n, e in enumerate(equations, start=1)]
     if file_:
-        try:
-            text = read_text(file_, "equation file", BadInput)
-        except BadInput:
-            raise
+        text = read_text(file_, "equation file", BadInput)
         for n, line in enumerate(text.splitlines(), start=1):
             line = line.split("#", 1)[0].strip()
             if line:
