@@ -12,8 +12,6 @@ their classes); these printers only choose the operators.
 """
 from __future__ import annotations
 
-import re
-
 import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import precedence
@@ -104,10 +102,17 @@ class _CheapOrder:
 
 
 class _Plain(_CheapOrder, StrPrinter):
-    """The grammar JSON is written in (and verify reads): ASCII names, ``*``, ``**``."""
+    """The grammar JSON is written in (and verify reads): ASCII names, ``*``, ``**``.
+
+    The operators are the class's own: ``_mul_symbol``, ``_minus``, ``_power``, and
+    ``_squares`` (x² for x**2); the text printers below only change them.
+    """
 
     unicode_names = False
     _mul_symbol = "*"
+    _minus = "-"
+    _power = "**"
+    _squares = False
 
     def _print_Piecewise(self, expr):
         # only relu-like definitions reach a printer; written as a readable condition
@@ -117,10 +122,61 @@ class _Plain(_CheapOrder, StrPrinter):
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 
+    def _signed(self, text: str) -> str:
+        """A printed negative number or product, with this printer's minus sign."""
+        return self._minus + text[1:] if text.startswith("-") else text
+
+    def _print_Integer(self, expr):
+        return self._signed(super()._print_Integer(expr))
+
+    def _print_Rational(self, expr):
+        return self._signed(super()._print_Rational(expr))
+
+    def _print_Float(self, expr):
+        return self._signed(super()._print_Float(expr))
+
+    def _print_Mul(self, expr):
+        out = super()._print_Mul(expr)
+        if self._mul_symbol != "*":     # SymPy's own Mul joins with *; every factor is printed already
+            out = out.replace("*", self._mul_symbol)
+        return self._signed(out)
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp is sympy.S.Half or (expr.is_commutative and (-expr.exp is sympy.S.Half
+                                                                 or expr.exp is sympy.S.NegativeOne)):
+            return super()._print_Pow(expr, rational)      # sqrt(x), 1/sqrt(x), 1/x: no power sign
+        prec = precedence(expr)
+        base = self.parenthesize(expr.base, prec, strict=False)
+        if self._squares and expr.exp == 2:
+            return base + "²"
+        return base + self._power + self.parenthesize(expr.exp, prec, strict=False)
+
+    def _print_Add(self, expr, order=None):
+        fast = self._names_sum(expr)
+        if fast is not None:
+            return fast
+        terms = self._as_ordered_terms(expr, order)
+        if self.max_terms is not None and len(terms) > self.max_terms:
+            return " + ".join([self._print(t) for t in terms[:2]] + [self.ellipsis]
+                              + [self._print(t) for t in terms[-2:]])
+        prec, parts = precedence(expr), []
+        for term in terms:                  # as StrPrinter's, with this printer's minus
+            t = self._print(term)
+            sign = "+"
+            if t[:1] in ("-", self._minus) and not term.is_Add:
+                sign, t = self._minus, t[1:]
+            parts += [sign, f"({t})" if precedence(term) < prec or term.is_Add else t]
+        sign = parts.pop(0)
+        return ("" if sign == "+" else sign) + " ".join(parts)
+
 
 class _Text(_Plain):
     unicode_names = True
     max_terms = 8
+    _mul_symbol = "·"
+    _minus = "−"
+    _power = "^"
+    _squares = True
 
     def _print_Sum(self, expr):
         (index, *_), = expr.limits
@@ -130,13 +186,11 @@ class _Text(_Plain):
 class _AsciiText(_Plain):
     max_terms = 8
     ellipsis = "..."
+    _power = "^"
 
     def _print_Sum(self, expr):
         (index, *_), = expr.limits
         return f"sum_{self._print(index)}({self._print(expr.function)})"
-
-
-_MUL = re.compile(r"(?<!\*)\*(?!\*)")
 
 
 def plain(expr: sympy.Expr) -> str:
@@ -146,12 +200,7 @@ def plain(expr: sympy.Expr) -> str:
 
 def text(expr: sympy.Expr, ascii_only: bool = False) -> str:
     """Plain text for reading: unicode δ · − ² (or ASCII delta * - ^ with ``ascii_only``)."""
-    if ascii_only:
-        return _AsciiText().doprint(expr).replace("**", "^")
-    out = _Text().doprint(expr)
-    out = out.replace("**2", "²").replace("**", "^")
-    out = _MUL.sub("·", out)
-    return re.sub(r"(^|[\s(])-", lambda m: m.group(1) + "−", out)
+    return (_AsciiText() if ascii_only else _Text()).doprint(expr)
 
 
 class _Latex(_CheapOrder, LatexPrinter):
