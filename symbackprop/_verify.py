@@ -166,9 +166,30 @@ def _confirm(yours: sympy.Expr, expected: sympy.Expr, d: Derivation) -> bool:
 
 
 # ---------------------------------------------------------------- mistakes
+def _structure_mistakes(d: Derivation, eq: Equation, expected: sympy.Expr):
+    """The mistakes of skips, tied weights and penalties: one of a parameter's uses, or a skip's δ, left out."""
+    net = d.network
+    if eq.lhs_kind == "partial" and d.sweep is not None:
+        uses = d.sweep.uses.get(d.symbols.get(eq.lhs_name), ())
+        for c, term in uses if len(uses) > 1 else ():
+            if c.delta is None:
+                yield "the penalty's term left out (R = λ/2·Σw² adds λ·w)", expected - term
+            else:
+                yield f"the use in {c.node.name} left out (a shared weight's gradient sums over its uses)", \
+                    expected - term
+    if eq.lhs_kind == "delta":
+        p = names.parse(eq.lhs_name)
+        for k, s in net.skips:
+            if s == p.layer:
+                i = p.indices[0]
+                yield (f"the skip's {names.delta(i, k).name} left out (z[{k}] adds a[{s}])",
+                       expected - net.activation(s).prime(names.zsym(i, s)) * names.delta(i, k))
+
+
 def _mistakes(d: Derivation, eq: Equation, expected: sympy.Expr):
     """(name, wrong answer) for each known mistake, as a transformation of the right answer."""
     net = d.network
+    yield from _structure_mistakes(d, eq, expected)
     long = _deltas_expanded(d, expected)
     primes = sorted({f for f in long.atoms(sympy.Function) if type(f).__name__.endswith("'")},
                     key=sympy.default_sort_key)

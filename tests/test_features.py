@@ -199,3 +199,17 @@ def test_eval_matches_the_reference():
     result = evaluate(net, parse_values(net, data))
     assert result.loss == pytest.approx(E_ref, rel=1e-12)
     assert result.gradient["w32[1]"] == pytest.approx(dW_ref[1][2, 1], rel=1e-12)
+
+
+@pytest.mark.parametrize("equation, diagnosis", [
+    ("dE/dw11[1] = x1*delta1[2] + lambda*w11[1]", "the use in z1[4] left out"),
+    ("dE/dw11[1] = x1*delta1[2] + a1[3]*delta1[4]", "the penalty's term left out"),
+    ("delta1[2] = tanh'(z1[2])*(w11[2]*delta1[3] + w12[2]*delta2[3])", "the skip's delta1[3] left out"),
+])
+def test_verify_names_the_mistakes_of_shared_weights_and_skips(equation, diagnosis):
+    v = sb.verify(EXAMPLE, equation)
+    assert not v and v.diagnosis.startswith(diagnosis)
+
+
+def test_verify_accepts_the_skip_delta():
+    assert sb.verify(EXAMPLE, "delta1[2] = tanh'(z1[2])*(w11[2]*delta1[3] + w12[2]*delta2[3] + delta1[3])")
