@@ -13,6 +13,7 @@ import re
 import sympy
 
 from . import _printing as printing
+from ._graph import E
 
 
 class _Format:
@@ -72,6 +73,10 @@ class TextFormat(_Format):
         """Math inside prose: as it is in text."""
         return s
 
+    def run_in(self, parameter) -> str:
+        """The heading of one parameter's steps: ∂E/∂p."""
+        return f"{self.partial(E, parameter)}:"
+
     def __init__(self, ascii_only: bool = False):
         self.ascii_only = ascii_only
         if ascii_only:
@@ -94,6 +99,8 @@ class TextFormat(_Format):
             for kind, content in items:
                 if kind == "para":
                     out.append(content)
+                elif kind == "head":
+                    out.append(self.run_in(content))
                 else:
                     width = max((len(label or "") for label, _ in content), default=0)
                     for label, sides in content:
@@ -107,6 +114,15 @@ class LatexFormat(_Format):
     def inline_math(self, s: str) -> str:
         """Math inside prose: between dollars."""
         return f"${s}$"
+
+    def run_in(self, parameter) -> str:
+        """The heading of one parameter's steps: ∂E/∂p."""
+        return f"\\paragraph{{$\\partial E / \\partial {self.expr(parameter)}$}}"
+
+    def item(self, kind: str, content) -> str:
+        """One item of a section: a paragraph, a run-in heading, or a block of equations."""
+        return {"para": lambda: content, "head": lambda: self.run_in(content),
+                "eqs": lambda: self.equations(content)}[kind]()
 
     ellipsis = "\\cdots"
     mul = " \\cdot "
@@ -160,7 +176,7 @@ class LatexFormat(_Format):
         for heading, items in sections:
             out.append(f"\\subsection*{{{heading}}}")
             for kind, content in items:
-                out.append(content if kind == "para" else self.equations(content))
+                out.append(self.item(kind, content))
             out.append("")
         return "\n".join(out).rstrip() + "\n"
 
@@ -205,6 +221,10 @@ def _break(s: str, width: int) -> str:
 
 
 class MarkdownFormat(LatexFormat):
+    def run_in(self, parameter) -> str:
+        """The heading of one parameter's steps: ∂E/∂p, in bold."""
+        return f"**$\\partial E / \\partial {self.expr(parameter)}$**"
+
     def equations(self, content) -> str:
         rows = []
         for label, sides in content:
@@ -217,5 +237,5 @@ class MarkdownFormat(LatexFormat):
         for heading, items in sections:
             out += [f"### {heading}", ""]
             for kind, content in items:
-                out += [content if kind == "para" else self.equations(content), ""]
+                out += [self.item(kind, content), ""]
         return "\n".join(out).rstrip() + "\n"

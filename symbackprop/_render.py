@@ -149,11 +149,7 @@ def _gradients(d: Derivation, fmt: _Format):
     net = d.network
     items = []
     for step in d.steps:
-        if isinstance(fmt, TextFormat):
-            items.append(("para", f"{fmt.partial(E, step.parameter)}:"))
-        else:
-            head = f"$\\partial E / \\partial {fmt.expr(step.parameter)}$"
-            items.append(("para", f"\\paragraph{{{head}}}" if type(fmt) is LatexFormat else f"**{head}**"))
+        items.append(("head", step.parameter))
         items.extend(_weight_block(step, fmt))
     skipped = net.n_parameters - len(d.steps)
     if skipped:

@@ -127,11 +127,7 @@ def _gradient_section(d: RNNDerivation, fmt):
         rows.append((fmt.greek("delta") + " form", [lhs, " + ".join(values)]))
         if d.expanded_form is not None and d.expanded_form[0] == name:
             rows.append(("expanded", [lhs, fmt.expr(d.expanded_form[1])]))
-        if _is_text(fmt):
-            items.append(("para", f"{lhs}:"))
-        else:
-            head = f"$\\partial E / \\partial {fmt.expr(p)}$"
-            items.append(("para", f"\\paragraph{{{head}}}" if type(fmt).__name__ == "LatexFormat" else f"**{head}**"))
+        items.append(("head", p))
         items.append(("eqs", rows))
     rest = net.n_parameters - len(d.selected)
     if rest:
