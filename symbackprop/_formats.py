@@ -77,6 +77,11 @@ class TextFormat(_Format):
         """The heading of one parameter's steps: ∂E/∂p."""
         return f"{self.partial(E, parameter)}:"
 
+    def update_rule(self, p) -> str:
+        """p ← p − η·∂E/∂p."""
+        minus = "-" if self.ascii_only else "−"
+        return f"{self.expr(p)} {self.arrow} {self.expr(p)} {minus} {self.eta}{self.mul}{self.partial(E, p)}"
+
     def __init__(self, ascii_only: bool = False):
         self.ascii_only = ascii_only
         if ascii_only:
@@ -101,6 +106,8 @@ class TextFormat(_Format):
                     out.append(content)
                 elif kind == "head":
                     out.append(self.run_in(content))
+                elif kind == "update":
+                    out += [f"  {self.update_rule(p)}" for p in content]
                 else:
                     width = max((len(label or "") for label, _ in content), default=0)
                     for label, sides in content:
@@ -120,9 +127,18 @@ class LatexFormat(_Format):
         return f"\\paragraph{{$\\partial E / \\partial {self.expr(parameter)}$}}"
 
     def item(self, kind: str, content) -> str:
-        """One item of a section: a paragraph, a run-in heading, or a block of equations."""
+        """One item of a section: a paragraph, a run-in heading, update rules, or a block of equations."""
         return {"para": lambda: content, "head": lambda: self.run_in(content),
+                "update": lambda: self.aligned(" \\\\\n".join(self.update_rule(p) for p in content)),
                 "eqs": lambda: self.equations(content)}[kind]()
+
+    def update_rule(self, p) -> str:
+        """p ← p − η·∂E/∂p, aligned at the arrow."""
+        w = self.expr(p)
+        return f"{w} &\\leftarrow {w} - \\eta \\cdot \\frac{{\\partial E}}{{\\partial {w}}}"
+
+    def aligned(self, rows: str) -> str:
+        return "\\begin{align*}\n" + rows + "\n\\end{align*}"
 
     ellipsis = "\\cdots"
     mul = " \\cdot "
@@ -224,6 +240,9 @@ class MarkdownFormat(LatexFormat):
     def run_in(self, parameter) -> str:
         """The heading of one parameter's steps: ∂E/∂p, in bold."""
         return f"**$\\partial E / \\partial {self.expr(parameter)}$**"
+
+    def aligned(self, rows: str) -> str:
+        return "$$\n\\begin{aligned}\n" + rows + "\n\\end{aligned}\n$$"
 
     def equations(self, content) -> str:
         rows = []

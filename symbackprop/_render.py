@@ -168,23 +168,10 @@ def _results(d: Derivation, fmt: _Format):
 
 
 def _update(d: Derivation, fmt: _Format):
-    if isinstance(fmt, TextFormat):
-        rule = f"wij[k] {fmt.arrow} wij[k] − {fmt.eta}{fmt.mul}{fmt.partial_sign}E/{fmt.partial_sign}wij[k]"
-        if fmt.ascii_only:
-            rule = rule.replace("−", "-")
-        rows = [(None, [rule])]
-        if d.network.bias:
-            rows.append((None, [rule.replace("wij", "bj")]))
-        items = [("eqs", rows)]
-    else:
-        w = "w_{ij}^{[k]}"
-        rule = f"{w} &\\leftarrow {w} - \\eta \\cdot \\frac{{\\partial E}}{{\\partial {w}}}"
-        rows = rule + ((" \\\\\n" + rule.replace("w_{ij}", "b_{j}")) if d.network.bias else "")
-        items = [("para", "\\begin{align*}\n" + rows + "\n\\end{align*}" if not isinstance(fmt, MarkdownFormat)
-                  else "$$\n\\begin{aligned}\n" + rows + "\n\\end{aligned}\n$$")]
-    items.append(("para", f"where {fmt.inline_math(fmt.eta)} is the learning rate. Every weight is updated at once, "
-                          "after every error signal has been computed, from the weights' values before the update."))
-    return ("Update", items)
+    rules = [names.generic("w", "ij", "k")] + ([names.generic("b", "j", "k")] if d.network.bias else [])
+    return ("Update", [("update", rules), ("para", f"where {fmt.inline_math(fmt.eta)} is the learning rate. Every "
+                       "weight is updated at once, after every error signal has been computed, from the weights' "
+                       "values before the update.")])
 
 
 def _proof(d: Derivation, fmt: _Format):

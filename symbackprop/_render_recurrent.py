@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from . import _names as names
 from ._document import standalone_rnn_document
 from ._printing import plain
 from ._formats import LatexFormat, MarkdownFormat, TextFormat
@@ -214,21 +215,9 @@ def _vanishing_section(d: RNNDerivation, fmt):
 
 
 def _update_section(d: RNNDerivation, fmt):
-    if _is_text(fmt):
-        rule = f"wij {fmt.arrow} wij − {fmt.eta}{fmt.mul}{fmt.partial_sign}E/{fmt.partial_sign}wij"
-        if fmt.ascii_only:
-            rule = rule.replace("−", "-")
-        rows = [(None, [rule])]
-    else:
-        rule = r"w_{ij} &\leftarrow w_{ij} - \eta \cdot \frac{\partial E}{\partial w_{ij}}"
-        block = ("$$\n\\begin{aligned}\n" + rule + "\n\\end{aligned}\n$$" if isinstance(fmt, MarkdownFormat)
-                 else "\\begin{align*}\n" + rule + "\n\\end{align*}")
-        return ("Update", [("para", block), ("para",
-                f"and likewise u, v{', b, c' if d.network.bias else ''}, with {fmt.inline_math(fmt.eta)} the learning "
-                "rate; all at once, from the values before the update.")])
-    return ("Update", [("eqs", rows), ("para", f"and likewise u, v{', b, c' if d.network.bias else ''}, "
-                                               f"with {fmt.inline_math(fmt.eta)} the learning rate; all at once, from the "
-                                               "values before the update.")])
+    return ("Update", [("update", [names.generic("w", "ij")]), ("para",
+            f"and likewise u, v{', b, c' if d.network.bias else ''}, with {fmt.inline_math(fmt.eta)} the learning "
+            "rate; all at once, from the values before the update.")])
 
 
 def _proof_section(d: RNNDerivation, fmt):
