@@ -20,7 +20,7 @@ from sympy.codegen.numpy_nodes import logaddexp
 from . import _names as names
 from ._activations import Activation
 from ._derivation import Derivation
-from ._errors import CompileError
+from ._errors import CompileError, ValuesError
 from ._program import _print_numpy
 from ._network import Network
 
@@ -99,10 +99,23 @@ class Vectorized:
         return _elementwise(term, _Z, _A, _T, _LA)
 
     def _weights(self, W) -> list:
-        """Every layer's weight matrix: a tied layer's is the other layer's, transposed."""
+        """Every layer's weight matrix, checked: a tied layer's is the other layer's, transposed
+        (give None, or nothing, in its place)."""
+        net, ties = self.network, dict(self.network.ties)
         W = _as_list(W)
-        for k, m in self.network.ties:
-            W[k - 1] = W[m - 1].T
+        if len(W) < net.depth - 1 and ties:
+            W += [None] * (net.depth - 1 - len(W))
+        if len(W) != net.depth - 1:
+            raise ValuesError(f"give {net.depth - 1} weight matrices W[1] … W[{net.depth - 1}], not {len(W)}")
+        for k in range(1, net.depth):
+            if k in ties:
+                given, shared = W[k - 1], W[ties[k] - 1].T
+                if given is not None and given.size and not np.isnan(given).all() and not np.array_equal(given, shared):
+                    raise ValuesError(f"W[{k}] is W[{ties[k]}] transposed (tied): give None in its place")
+                W[k - 1] = shared
+            elif W[k - 1] is None or W[k - 1].shape != net.layers[k - 1:k + 1]:
+                shape = None if W[k - 1] is None else W[k - 1].shape
+                raise ValuesError(f"W[{k}] has shape {shape}; the network needs {net.layers[k - 1:k + 1]}")
         return W
 
     def _penalty(self, W) -> tuple:
@@ -160,10 +173,13 @@ class Vectorized:
         unknown = sorted(set(params) - set(self.shapes))
         missing = sorted(set(self.shapes) - set(params))
         if unknown or missing:
-            raise ValueError(f"params must have exactly the arrays {', '.join(self.shapes)}; "
-                             f"{'unknown ' + unknown[0] if unknown else 'missing ' + missing[0]}")
+            raise ValuesError(f"params must have exactly the arrays {', '.join(self.shapes)}; "
+                              f"{'unknown ' + unknown[0] if unknown else 'missing ' + missing[0]}")
+        for name, shape in self.shapes.items():
+            if np.shape(params[name]) != shape:
+                raise ValuesError(f"{name} has shape {np.shape(params[name])}; the network needs {shape}")
         net = self.network
-        W = [params.get(f"W[{k}]", np.zeros((0, 0))) for k in range(1, net.depth)]
+        W = [params.get(f"W[{k}]") for k in range(1, net.depth)]
         b = [params[f"b[{k}]"] for k in range(2, net.depth + 1)] if net.bias else None
         E, dW, db = self(W, b, X, T)
         grads = {f"W[{k}]": M for k, M in enumerate(dW, start=1) if M is not None}
@@ -235,8 +251,8 @@ def _full(value, like):
 def _as_list(M):
     """W as a list indexed from 0 (layer 1 first); a dict {1: …, 2: …} is accepted too."""
     if isinstance(M, dict):
-        return [np.asarray(M[k], dtype=float) for k in sorted(M)]
-    return [np.asarray(m, dtype=float) for m in M]
+        M = [M[k] for k in sorted(M)]
+    return [None if m is None else np.asarray(m, dtype=float) for m in M]
 
 
 def proxy(net: Network) -> Network:

@@ -21,9 +21,8 @@ import sympy
 
 from . import _names as names
 from ._dense import softmax_local, weighted_sum
-from ._graph import E, Equation, Model
+from ._graph import E, Equation, Model, sweep
 from ._errors import LimitError, SpecError
-from ._graph import sweep
 from ._rnn import MAX_SYMBOLIC, RNN, RNNDerivation, expand_limit_message, expandable
 from ._steps import Output, Shortcuts, output_step
 from ._timed import parse_name, sym

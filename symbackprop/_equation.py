@@ -155,9 +155,11 @@ def resolver(net: Network):
         if text in ("eta", "η"):
             return ETA
         lam = {f"{head}{tail}": net.penalty_symbol(kind) for kind, _ in net.penalty
-               for head in ("lambda", "λ") for tail in ("", kind[1])}
+               for head in ("lambda", "λ") for tail in ("", kind[1])[len(net.penalty) - 1:]}
         if text in lam:
             return lam[text]
+        if text in ("lambda", "λ") and net.penalty:
+            raise ParseError("with both penalties, write λ1 (l1) or λ2 (l2)", column)
         try:
             parts = names.parse(text)
         except names.NameError_ as err:

@@ -195,5 +195,5 @@ def parse_expression(text: str, resolve: Resolver, functions: dict) -> sympy.Exp
 ELEMENTARY = {
     "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
     "abs": sympy.Abs, "tanh": sympy.tanh, "sinh": sympy.sinh, "cosh": sympy.cosh,
-    "sin": sympy.sin, "cos": sympy.cos, "atan": sympy.atan, "erf": sympy.erf,
+    "sin": sympy.sin, "cos": sympy.cos, "atan": sympy.atan, "erf": sympy.erf, "sign": sympy.sign,
 }

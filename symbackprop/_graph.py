@@ -104,6 +104,16 @@ class Model:
     equations: tuple[Equation, ...]
     parameters: tuple[sympy.Symbol, ...]
 
+    def __post_init__(self):
+        # the look-ups of Equation.terms hold only for (coefficient, value) pairs whose
+        # coefficient is a parameter or 1 and whose value is neither: refuse anything else
+        params, nodes = set(self.parameters), {eq.node for eq in self.equations}
+        for eq in self.equations:
+            for p, q in eq.terms:
+                if not (p is sympy.S.One or p in params) or q in params or p in nodes:
+                    raise ValueError(f"{eq.node} = {eq.expr}: its terms must be (parameter or 1, value) "
+                                     f"pairs with a value that is no parameter, not ({p}, {q})")
+
     @cached_property
     def by_node(self) -> dict:
         return {eq.node: eq for eq in self.equations}
@@ -168,18 +178,14 @@ class Sweep:
         return counts.get(node, 0)
 
 
-def sweep(model: Model, refine=None, nodes=None) -> Sweep:
+def sweep(model: Model, refine=None) -> Sweep:
     """The one reverse sweep.
 
     refine(equation, value) → value: a simpler equal form of ∂E/∂node (the loss and
-    output-activation pairs whose δ is a − t); nodes: only these nodes' adjoints are
-    needed (default: every node).  Parameters' gradients are always found.
+    output-activation pairs whose δ is a − t).
     """
     adjoint, terms = {}, {}
-    wanted = None if nodes is None else set(nodes)
     for eq in reversed(model.equations[:-1]):
-        if wanted is not None and eq.node not in wanted:
-            continue
         pairs = [(c, c.derivative(eq.node)) for c in model.consumers.get(eq.node, ())]
         pairs = [(c, d) for c, d in pairs if d is not sympy.S.Zero]
         terms[eq.node] = tuple(pairs)

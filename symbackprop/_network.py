@@ -150,28 +150,25 @@ class Network:
                 f"{'biases' if self.bias else 'no biases'}" + "".join(f", {e}" for e in extra))
 
     def as_dict(self) -> dict:
-        data = {"layers": list(self.layers), "activation": [a.name for a in self.activations],
-                "loss": self.loss.name, "bias": self.bias}
-        if self.skips:
-            data["skip"] = {str(k): s for k, s in self.skips}
-        if self.ties:
-            data["tied"] = {str(k): m for k, m in self.ties}
-        if self.penalty:
-            data["penalty"] = dict(self.penalty)
-        return data
+        """The spec as a file would hold it: the compact keys, or a layer list (DESIGN.md §5.2)."""
+        if self.plain:
+            return {"layers": list(self.layers), "activation": [a.name for a in self.activations],
+                    "loss": self.loss.name, "bias": self.bias}
+        skips, ties = dict(self.skips), dict(self.ties)
+        layers = []
+        for k, (size, act) in enumerate(zip(self.layers[1:], self.activations), start=2):
+            entry = {"size": size, "activation": act.name, "bias": self.bias}
+            entry.update({"skip": skips[k]} if k in skips else {})
+            entry.update({"tied": ties[k - 1]} if k - 1 in ties else {})
+            layers.append(entry)
+        data = {"inputs": self.layers[0], "loss": self.loss.name, "layer": layers}
+        return {**data, "penalty": dict(self.penalty)} if self.penalty else data
 
     def penalty_symbol(self, kind: str) -> names.Constant:
         """λ of the l1 or l2 penalty: λ alone, or λ1 and λ2 when both are given."""
         return names.constant("lambda" + (kind[1] if len(self.penalty) > 1 else ""))
 
     # -- the equations' right-hand sides, over named intermediates
-    def weighted_sum(self, j: int, k: int) -> sympy.Expr:
-        """zj[k] = Σ_i wij[k-1]·ai[k-1] (+ bj[k])."""
-        terms = [names.weight(i, j, k - 1) * names.asym(i, k - 1) for i in range(1, self.layers[k - 2] + 1)]
-        if self.bias:
-            terms.append(names.bias(j, k))
-        return sympy.Add(*terms)
-
     def activation_value(self, j: int, k: int) -> sympy.Expr:
         """aj[k] in terms of zj[k] (softmax: of every z of the layer)."""
         act = self.activation(k)

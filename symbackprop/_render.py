@@ -25,6 +25,9 @@ def _shown_nodes(d: Derivation, keys):
         return list(keys), False
     shown, last = [], {}
     for key in keys:
+        if key == "R":                  # the penalty term: one node, always shown
+            shown.append(key)
+            continue
         p = names.parse(key)
         last[(p.kind, p.layer)] = key
         if p.indices[0] == 1:
@@ -152,7 +155,9 @@ def _gradients(d: Derivation, fmt: _Format):
         items.append(("head", step.parameter))
         items.extend(_weight_block(step, fmt))
     skipped = net.n_parameters - len(d.steps)
-    if skipped:
+    if skipped and not net.plain:           # skips, ties or a penalty: the general form below has each case
+        items.append(("para", f"The other {skipped:,} parameters follow the general form below."))
+    elif skipped:
         general = fmt.name_of("dE/dwij[k] = deltaj[k+1]*ai[k]", "∂E/∂wij[k] = δj[k+1]·ai[k]") \
             if isinstance(fmt, TextFormat) else \
             "\\frac{\\partial E}{\\partial w_{ij}^{[k]}} = \\delta_{j}^{[k+1]} \\cdot a_{i}^{[k]}"

@@ -59,17 +59,21 @@ def _matrix_extras(net, fmt: _Format, t: str) -> list:
     text = isinstance(fmt, TextFormat)
     d_, lam = (fmt.greek("delta"), "λ" if not getattr(fmt, "ascii_only", False) else "lambda") if text \
         else ("\\delta", "\\lambda")
-    rows = []
-    for k, s in net.skips:
+    rows, skipped_to = [], {}
+    for k, s in net.skips:                  # every skip from layer s adds its δ to δ[s]
         if s > 1:
-            if text:
-                lhs = f"{d_}[{s}]"
-                rhs = f"(W[{s}] {d_}[{s + 1}] + {d_}[{k}]) {'(.)' if fmt.ascii_only else '⊙'} g'(z[{s}])"
-            else:
-                lhs = f"\\delta^{{[{s}]}}"
-                rhs = (f"\\left(W^{{[{s}]}} \\delta^{{[{s + 1}]}} + \\delta^{{[{k}]}}\\right) "
-                       f"\\odot g'\\left(z^{{[{s}]}}\\right)")
-            rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
+            skipped_to.setdefault(s, []).append(k)
+    for s, above in sorted(skipped_to.items()):
+        if text:
+            lhs = f"{d_}[{s}]"
+            extra = "".join(f" + {d_}[{k}]" for k in above)
+            rhs = f"(W[{s}] {d_}[{s + 1}]{extra}) {'(.)' if fmt.ascii_only else '⊙'} g'(z[{s}])"
+        else:
+            lhs = f"\\delta^{{[{s}]}}"
+            extra = "".join(f" + \\delta^{{[{k}]}}" for k in above)
+            rhs = (f"\\left(W^{{[{s}]}} \\delta^{{[{s + 1}]}}{extra}\\right) "
+                   f"\\odot g'\\left(z^{{[{s}]}}\\right)")
+        rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
     grad = {}
     for k, m in net.ties:
         grad.setdefault(m, []).append(f"(a[{k}] {d_}[{k + 1}]{t}){t}" if text

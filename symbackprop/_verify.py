@@ -102,7 +102,7 @@ class _Sampler:
         self.values = {}
         for s in self.symbols:
             kind = s.name[0]
-            if s is ETA:
+            if s is ETA or s.is_positive:        # η, the penalty's λ
                 self.values[s] = self.rng.uniform(0.05, 1.0, n)
             elif kind == "x":
                 self.values[s] = self.rng.uniform(-1.0, 1.0, n)
@@ -173,7 +173,7 @@ def _structure_mistakes(d: Derivation, eq: Equation, expected: sympy.Expr):
         uses = d.sweep.uses.get(d.symbols.get(eq.lhs_name), ())
         for c, term in uses if len(uses) > 1 else ():
             if c.delta is None:
-                yield "the penalty's term left out (R = λ/2·Σw² adds λ·w)", expected - term
+                yield f"the penalty's term {plain(term)} left out (E = … + R)", expected - term
             else:
                 yield f"the use in {c.node.name} left out (a shared weight's gradient sums over its uses)", \
                     expected - term

@@ -203,7 +203,7 @@ def test_eval_matches_the_reference():
 
 @pytest.mark.parametrize("equation, diagnosis", [
     ("dE/dw11[1] = x1*delta1[2] + lambda*w11[1]", "the use in z1[4] left out"),
-    ("dE/dw11[1] = x1*delta1[2] + a1[3]*delta1[4]", "the penalty's term left out"),
+    ("dE/dw11[1] = x1*delta1[2] + a1[3]*delta1[4]", "the penalty's term lambda*w11[1] left out"),
     ("delta1[2] = tanh'(z1[2])*(w11[2]*delta1[3] + w12[2]*delta2[3])", "the skip's delta1[3] left out"),
 ])
 def test_verify_names_the_mistakes_of_shared_weights_and_skips(equation, diagnosis):
@@ -213,3 +213,58 @@ def test_verify_names_the_mistakes_of_shared_weights_and_skips(equation, diagnos
 
 def test_verify_accepts_the_skip_delta():
     assert sb.verify(EXAMPLE, "delta1[2] = tanh'(z1[2])*(w11[2]*delta1[3] + w12[2]*delta2[3] + delta1[3])")
+
+
+def _write(tmp_path, text):
+    spec = tmp_path / "net.toml"
+    spec.write_text(text, encoding="utf-8")
+    return str(spec)
+
+
+def test_matrix_form_sums_every_skip_from_one_layer(tmp_path):
+    layers = "".join(f"[[layer]]\nsize = 2\nactivation = \"tanh\"\n{extra}" for extra in
+                     ("", "", "skip = 2\n", "skip = 2\n"))
+    net = sb.network(_write(tmp_path, "inputs = 2\n" + layers))
+    text = sb.derive(net, weights=()).to_text()
+    # z[4] and z[5] both add a[2], so δ[2] takes both: one row, two extra terms
+    assert "δ[2] = (W[2] δ[3] + δ[4] + δ[5]) ⊙ g'(z[2])" in text
+    assert text.count("δ[2] = (") == 1
+
+
+def test_l1_gradient_round_trips_through_verify(tmp_path):
+    spec = _write(tmp_path, "inputs = 1\npenalty = { l1 = 0.1, l2 = 0.2 }\n[[layer]]\nsize = 1\nactivation = \"tanh\"\n")
+    data = json.loads(sb.derive(spec).to_json())
+    assert data["gradient"]["w11[1]"] == "lambda1*sign(w11[1]) + lambda2*w11[1] + x1*delta1[2]"
+    assert sb.verify(spec, "dE/dw11[1] = " + data["gradient"]["w11[1]"])
+    with pytest.raises(sb.ParseError, match="write λ1 .l1. or λ2 .l2."):
+        sb.verify(spec, "dE/dw11[1] = x1*delta1[2] + lambda*w11[1]")
+
+
+def test_penalised_listing_with_chosen_weights(cli_run):
+    result = cli_run("derive", EXAMPLE, "--weight", "w11[1]", "--format", "markdown")
+    assert result.exit_code == 0 and "\nR &= \\frac{\\lambda" in result.output
+
+
+def test_spec_of_a_structured_network_reads_back(tmp_path):
+    net = sb.network(EXAMPLE)
+    data = json.loads(sb.derive(net, weights=()).to_json())["spec"]
+    again = tmp_path / "again.json"
+    again.write_text(json.dumps(data), encoding="utf-8")
+    assert sb.network(str(again)) == net
+
+
+def test_compiled_function_checks_its_arrays():
+    f = sb.compile(EXAMPLE)
+    X, T = np.ones((1, 3)), np.zeros((1, 3))
+    good = {name: np.ones(shape) for name, shape in f.shapes.items()}
+    with pytest.raises(sb.ValuesError, match=r"W\[1\] has shape \(3, 3\); the network needs \(3, 2\)"):
+        f({**good, "W[1]": np.ones((3, 3))}, X, T)
+    with pytest.raises(sb.ValuesError, match=r"W\[3\] is W\[1\] transposed"):
+        f([good["W[1]"], good["W[2]"], np.full((2, 3), 2.0)], [good["b[2]"], good["b[3]"], good["b[4]"]], X, T)
+
+
+def test_the_model_refuses_terms_the_sweep_cannot_read():
+    from symbackprop._graph import E as E_, Equation, Model
+    w, b, x, z = (S(n) for n in ("w11[1]", "b1[2]", "x1", "z1[2]"))
+    with pytest.raises(ValueError, match="must be .parameter or 1, value. pairs"):
+        Model((Equation(z, w * x + b, terms=((w, x), (sympy.S.One, b))), Equation(E_, z ** 2)), (w, b))

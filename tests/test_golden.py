@@ -4,7 +4,9 @@ These files pin the output while the inside of the tool changes: they say nothin
 about whether a formula is right (the proof, property and numeric tests do that),
 only that a change of design changed no printed character. A change that alters a
 file on purpose regenerates it with ``SYMBACKPROP_GOLDEN=update python -m pytest
-tests/test_golden.py`` and says why in its commit.
+tests/test_golden.py`` and says why in its commit.  The residual-tied example's files
+were added after the redesign, with the features they show: they pin its output
+from then on; the features' formulas are checked in tests/test_features.py.
 """
 import os
 import re
@@ -23,6 +25,7 @@ NETWORKS = {
     "mixed": [str(SPECS / "mixed-2-2-2-1.toml")],
     "rnn": [str(EXAMPLES / "rnn-1-1-1.toml")],
     "rnn-softmax": [str(SPECS / "rnn-2-3-2-softmax.toml")],
+    "residual-tied": [str(EXAMPLES / "residual-tied.toml")],
 }
 FORMATS = {
     "txt": ["--format", "text"],
@@ -46,11 +49,13 @@ for ext, options in FORMATS.items():
 CASES["derive-seed-weights.txt"] = ["derive", "2-3-1", "--weight", "w12[1]", "--weight", "w31[2]"]
 CASES["derive-seed-prove.txt"] = ["derive", "2-3-1", "--prove", "--format", "json"]
 CASES["derive-rnn-prove.json"] = ["derive", *NETWORKS["rnn"], "--prove", "--format", "json"]
+CASES["derive-residual-tied-weights.txt"] = ["derive", *NETWORKS["residual-tied"], "--weight", "w11[1]"]
 CASES["check-rnn-truncate.txt"] = ["check", *NETWORKS["rnn"], "--truncate", "2", "--seed", "3", "--batch", "2"]
 
 VALUES = {"dense": (NETWORKS["sigmoid-bias"], SPECS / "2-3-1-values.json"),
           "rnn": (NETWORKS["rnn"], EXAMPLES / "rnn-1-1-1-values.json"),
-          "rnn-softmax": (NETWORKS["rnn-softmax"], SPECS / "rnn-2-3-2-values.json")}
+          "rnn-softmax": (NETWORKS["rnn-softmax"], SPECS / "rnn-2-3-2-values.json"),
+          "residual-tied": (NETWORKS["residual-tied"], EXAMPLES / "residual-tied-values.json")}
 for key, (spec, values) in VALUES.items():
     CASES[f"eval-{key}.txt"] = ["eval", *spec, "--values", str(values), "--lr", "0.5"]
     CASES[f"eval-{key}.json"] = ["eval", *spec, "--values", str(values), "--lr", "0.5", "--format", "json"]
