@@ -22,17 +22,35 @@ def _derivation_for(net):
     return kind_of(net).derive(net, weights=())
 
 
-def network(spec=None, *, activation=None, loss=None, bias=None, layers=None) -> Network:
+def network(spec=None, *, activation=None, loss=None, bias=None, layers=None, skips=(), ties=(),
+            penalty=None) -> Network:
     """A Network from a compact string (``"2-3-1"``), a spec file path, or keywords.
+
+    With ``layers``: ``skips`` maps a layer k to the layer s whose a its z adds, ``ties``
+    maps a weight layer k to the layer m whose W it reuses transposed, ``penalty`` maps
+    "l1" / "l2" to λ (DESIGN.md §5.2).
 
     >>> network(layers=[2, 2, 1], activation="sigmoid").describe()
     '2-2-1, sigmoid, mse, no biases'
+    >>> network(layers=[2, 2, 2], activation="tanh", skips={3: 1}, penalty={"l2": 0.1}).describe()
+    '2-2-2, tanh, mse, no biases, a[1] added to z[3], l2 penalty 0.1'
     """
     if spec is None:
         if layers is None:
             raise SpecError("give a spec such as '2-3-1', a spec file, or layers=[2, 3, 1]")
-        return Network.build(layers, activation or "g", loss or "mse", bool(bias))
+        return Network.build(layers, activation or "g", loss or "mse", bool(bias), _pairs(skips, "skips"),
+                             _pairs(ties, "ties"), _pairs(penalty or {}, "penalty"))
+    if skips or ties or penalty:
+        raise SpecError("skips, ties and penalty go with layers=[…]; in a spec file they are keys of its layers")
     return from_spec(spec, activation=activation, loss=loss, bias=bias)
+
+
+def _pairs(mapping, what: str) -> list:
+    """A dict (or pairs) of the structure keywords as a list of pairs."""
+    try:
+        return list(dict(mapping).items())
+    except (TypeError, ValueError):
+        raise SpecError(f"{what} must be a dict, e.g. skips={{3: 1}}, ties={{2: 1}}, penalty={{'l2': 0.01}}") from None
 
 
 def rnn(inputs, hidden, outputs, steps, *, activation="g", output_activation="linear", loss="mse",

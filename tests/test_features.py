@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 import symbackprop as sb
 from symbackprop import _names as names
-from symbackprop._network import Network, SpecError
 from symbackprop._reference import backprop_general
 
 EXAMPLE = str(Path(__file__).parent.parent / "examples" / "residual-tied.toml")
@@ -46,14 +45,14 @@ def test_example_gradients_are_the_sum_over_their_uses():
 
 @pytest.mark.parametrize("penalty", [(("l2", 0.1),), (("l1", 0.1),), (("l1", 0.1), ("l2", 0.05))])
 def test_every_form_equals_brute_force(penalty):
-    net = Network.build([2, 2, 2], "tanh", "mse", True, skips=[(3, 1)], ties=[(2, 1)], penalty=penalty)
+    net = sb.network(layers=[2, 2, 2], activation="tanh", bias=True, skips={3: 1}, ties={2: 1}, penalty=dict(penalty))
     d = sb.derive(net, weights=())
     proof = sb.prove(d)
     assert proof and all(proof.values()), proof
 
 
 def test_l1_subgradient_is_zero_at_zero():
-    net = Network.build([1, 1], "linear", "mse", False, penalty=[("l1", 0.5)])
+    net = sb.network(layers=[1, 1], activation="linear", penalty={"l1": 0.5})
     f = sb.compile(net)
     E, grads = f({"W[1]": np.zeros((1, 1))}, np.array([[1.0]]), np.array([[0.0]]))
     assert E == 0.0 and grads["W[1]"][0, 0] == 0.0     # (0·1 − 0)² / 2 and sign(0) = 0
@@ -62,7 +61,7 @@ def test_l1_subgradient_is_zero_at_zero():
 def test_hand_computed_tied_autoencoder():
     # sizes 1-1-1, linear, W[2] = W[1]ᵀ = w, x = 2, t = 3: a = w·(w·2) = 2w², E = (2w² − 3)²/2;
     # at w = 1: E = 0.5 and dE/dw = (2w² − 3)·4w = −4.  With l2 λ = 0.1: E += 0.05, dE/dw += 0.1.
-    net = Network.build([1, 1, 1], "linear", "mse", False, ties=[(2, 1)], penalty=[("l2", 0.1)])
+    net = sb.network(layers=[1, 1, 1], activation="linear", ties={2: 1}, penalty={"l2": 0.1})
     E, grads = sb.compile(net)({"W[1]": np.array([[1.0]])}, np.array([[2.0]]), np.array([[3.0]]))
     assert E == pytest.approx(0.55) and grads["W[1]"][0, 0] == pytest.approx(-3.9)
 
@@ -70,7 +69,7 @@ def test_hand_computed_tied_autoencoder():
 def test_hand_computed_skip():
     # sizes 1-1-1, linear, no biases, skip from the inputs into layer 3: a3 = v·(w·x) + x;
     # x = 1, w = 2, v = 3, t = 0: a3 = 7, E = 24.5, dE/dv = 7·2 = 14, dE/dw = 7·3·1 = 21
-    net = Network.build([1, 1, 1], "linear", "mse", False, skips=[(3, 1)])
+    net = sb.network(layers=[1, 1, 1], activation="linear", skips={3: 1})
     E, grads = sb.compile(net)({"W[1]": np.array([[2.0]]), "W[2]": np.array([[3.0]])},
                                np.array([[1.0]]), np.array([[0.0]]))
     assert E == 24.5 and grads["W[1]"][0, 0] == 21.0 and grads["W[2]"][0, 0] == 14.0
@@ -95,7 +94,8 @@ def structured(draw):
         sizes[-1] = 2
         skips = [(k, s) for k, s in skips if k != L]
         ties = {k: m for k, m in ties.items() if k != L - 1 and m != L - 1}
-    return Network.build(sizes, acts + [out], loss, draw(st.booleans()), skips, list(ties.items()), penalty)
+    return sb.network(layers=sizes, activation=acts + [out], loss=loss, bias=draw(st.booleans()), skips=dict(skips),
+                      ties=ties, penalty=dict(penalty))
 
 
 @settings(max_examples=40, deadline=None)
@@ -163,7 +163,7 @@ def test_bad_structure_is_one_line_exit_2(tmp_path, cli_run, layer, message):
 def test_bad_penalty(tmp_path):
     spec = tmp_path / "net.toml"
     spec.write_text("inputs = 2\npenalty = { l3 = 1 }\n[[layer]]\nsize = 1\n", encoding="utf-8")
-    with pytest.raises(SpecError, match="unknown penalty 'l3'"):
+    with pytest.raises(sb.SpecError, match="unknown penalty 'l3'"):
         sb.network(str(spec))
 
 
