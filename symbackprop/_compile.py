@@ -160,6 +160,27 @@ class Vectorized:
                 A.append(_full(f(z), z))
         return Z, A
 
+    def _deltas(self, W, Z, A, T, la) -> list:
+        """δ of every layer from the outputs back (index k: layer k+1): δ = (δ' Wᵀ + δ of the skips) ⊙ f'."""
+        L = len(self.f)
+        z, a = Z[L], A[L]
+        if self.output_delta is not None:
+            delta = _full(self.output_delta(z, a, T), z)
+        else:                                               # softmax: Jacobian times ∂E/∂a
+            u = _full(self.dE_da(z, a, T), z)
+            delta = a * (u - (u * a).sum(axis=1, keepdims=True))
+        deltas = [None] * (L + 1)
+        deltas[L] = delta
+        skipped_to: dict = {}                               # s → the layers whose z adds a[s]
+        for above, s in self.network.skips:
+            skipped_to.setdefault(s, []).append(above)
+        for k in range(L - 1, 0, -1):
+            deltas[k] = deltas[k + 1] @ W[k].T
+            for above in skipped_to.get(k + 1, []):         # ∂E/∂a[s] also takes δ[k] through the skip
+                deltas[k] += deltas[above - 1]
+            deltas[k] *= self.fprime[k - 1](A[k] if self.prime_of_output[k - 1] else Z[k])  # δ = (δ' Wᵀ) ⊙ f'
+        return deltas
+
     @property
     def shapes(self) -> dict:
         """Array name → shape, for the dict form ``f(params, X, T)``."""
@@ -203,21 +224,7 @@ class Vectorized:
             shifted = z - z.max(axis=1, keepdims=True)
             la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         per_sample = _full(self.loss_term(z, a, T, la), z).sum(axis=1)
-        if self.output_delta is not None:
-            delta = _full(self.output_delta(z, a, T), z)
-        else:                                               # softmax: Jacobian times ∂E/∂a
-            u = _full(self.dE_da(z, a, T), z)
-            delta = a * (u - (u * a).sum(axis=1, keepdims=True))
-        deltas = [None] * (L + 1)
-        deltas[L] = delta
-        skipped_to: dict = {}                               # s → the layers whose z adds a[s]
-        for above, s in self.network.skips:
-            skipped_to.setdefault(s, []).append(above)
-        for k in range(L - 1, 0, -1):
-            deltas[k] = deltas[k + 1] @ W[k].T
-            for above in skipped_to.get(k + 1, []):         # ∂E/∂a[s] also takes δ[k] through the skip
-                deltas[k] += deltas[above - 1]
-            deltas[k] *= self.fprime[k - 1](A[k] if self.prime_of_output[k - 1] else Z[k])  # δ = (δ' Wᵀ) ⊙ f'
+        deltas = self._deltas(W, Z, A, T, la)
         if len(T) == 1:     # one sample: ∂E/∂W = aᵀδ is an outer product, cheaper broadcast than matmul
             dW = [np.multiply(A[k].T, deltas[k + 1]) for k in range(L)]
         else:
