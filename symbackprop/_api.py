@@ -13,13 +13,15 @@ from ._kinds import KINDS, kind_of
 from ._network import Network
 from ._rnn import RNN
 from ._spec import from_spec
-from ._verify import Verdict, decide
+from ._verify import Sampler, Verdict, decide
 
 
 @lru_cache(maxsize=8)
-def _derivation_for(net):
-    """The derivation verify compares against, without steps (networks are frozen, so cached)."""
-    return kind_of(net).derive(net, weights=())
+def _verifier_for(net) -> tuple:
+    """The derivation verify compares against, without steps, and its random points: made once
+    per network (networks are frozen, so they key the cache)."""
+    d = kind_of(net).derive(net, weights=())
+    return d, Sampler(d, 0)
 
 
 def network(spec=None, *, activation=None, loss=None, bias=None, layers=None, skips=(), ties=(),
@@ -131,4 +133,5 @@ def verify(spec_or_network, equation: str, **options) -> Verdict:
     """
     net = _as_network(spec_or_network, options)
     kind = kind_of(net)
-    return decide(_derivation_for(net), kind.parse_equation(net, equation), rules=kind.rules)
+    d, sampler = _verifier_for(net)
+    return decide(d, kind.parse_equation(net, equation), rules=kind.rules, sampler=sampler)

@@ -3,17 +3,16 @@
 The deciding is ``_verify.decide``'s (random points, symbolic confirmation where cheap);
 this module reads the equations and knows the right answers and the usual mistakes.
 
->>> from symbackprop._rnn import RNN
->>> net = RNN.build(1, 1, 1, 2, activation="tanh")
->>> bool(verify_rnn(net, "dE/dw11 = h1<0>*delta1<1> + h1<1>*delta1<2>"))
+>>> import symbackprop as sb
+>>> net = sb.rnn(1, 1, 1, 2, activation="tanh")
+>>> bool(sb.verify(net, "dE/dw11 = h1<0>*delta1<1> + h1<1>*delta1<2>"))
 True
->>> verify_rnn(net, "dE/dw11 = h1<1>*delta1<2>").diagnosis
+>>> sb.verify(net, "dE/dw11 = h1<1>*delta1<2>").diagnosis
 'a missing sum over time (only step 2)'
 """
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import sympy
 
@@ -23,7 +22,7 @@ from ._grammar import MAX_LENGTH, ParseError, parse_expression
 
 from ._elman import derive_rnn, flows
 from ._rnn import RNN, RNNDerivation, TimeName, parse_name, sym
-from ._verify import Verdict, _deltas_expanded, decide
+from ._verify import _deltas_expanded
 
 _LHS_PARTIAL = re.compile(r"(?:d|∂)\s*E\s*/\s*(?:d|∂)\s*(\S+)\Z")
 
@@ -148,19 +147,3 @@ def mistakes_rnn(d: RNNDerivation, eq: Equation, expected):
 
 
 RULES = (expected_rnn, mistakes_rnn)
-
-
-@lru_cache(maxsize=8)
-def _derivation_for(net: RNN) -> RNNDerivation:
-    return derive_rnn(net, weights=())
-
-
-def decide_rnn(d: RNNDerivation, eq: Equation) -> Verdict:
-    return decide(d, eq, rules=RULES)
-
-
-def verify_rnn(net: RNN, equation: str) -> Verdict:
-    return decide_rnn(_derivation_for(net), parse_rnn_equation(net, equation))
-
-
-

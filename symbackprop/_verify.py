@@ -7,23 +7,21 @@ symbolically where that is cheap.  A wrong answer is compared with the right one
 transformed by each known mistake.
 
 >>> import symbackprop as sb
->>> bool(verify(sb.network("2-3-1"), "dE/dw11[2] = delta1[3]*a1[2]"))
+>>> bool(sb.verify(sb.network("2-3-1"), "dE/dw11[2] = delta1[3]*a1[2]"))
 True
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import sympy
 
 from . import _names as names
 from ._program import numpy_function
-from ._derivation import Derivation, derive
+from ._derivation import Derivation
 from ._proof import _atomize
-from ._equation import ETA, Equation, parse_equation
-from ._network import Network
+from ._equation import ETA, Equation
 from ._printing import plain, text
 
 POINTS = 24
@@ -92,7 +90,7 @@ def _deltas_expanded(d: Derivation, expr: sympy.Expr, keep_outputs: bool = False
 
 
 # ---------------------------------------------------------------- numbers
-class _Sampler:
+class Sampler:
     """Random points: inputs, targets valid for the loss, weights, η, and g as a random smooth function."""
 
     def __init__(self, d: Derivation, seed: int = 0):
@@ -236,14 +234,15 @@ def _mistakes(d: Derivation, eq: Equation, expected: sympy.Expr):
 
 
 # ---------------------------------------------------------------- deciding
-def decide(d: Derivation, eq: Equation, seed: int = 0, rules=None) -> Verdict:
+def decide(d: Derivation, eq: Equation, seed: int = 0, rules=None, sampler=None) -> Verdict:
     """Right or wrong, with a counterexample and a diagnosis.
 
-    rules: (expected_for, mistakes) for another kind of network (the recurrent one's).
+    rules: (expected_for, mistakes) for another kind of network (the recurrent one's);
+    sampler: the random points of ``Sampler(d, seed)``, made once for many equations.
     """
     expected_of, mistakes = rules or (expected_for, _mistakes)
     expected = expected_of(d, eq)
-    sampler = _sampler(d, seed)
+    sampler = sampler or Sampler(d, seed)
     want = sampler.evaluate(expected)
     yours = sampler.evaluate(eq.rhs)
     agree = _agree(yours, want)
@@ -261,25 +260,3 @@ def decide(d: Derivation, eq: Equation, seed: int = 0, rules=None) -> Verdict:
             diagnosis = name
             break
     return Verdict(eq.text, False, expected, diagnosis, counter)
-
-
-_SAMPLERS: dict = {}
-
-
-def _sampler(d: Derivation, seed: int) -> _Sampler:
-    key = (id(d), seed)
-    if key not in _SAMPLERS or _SAMPLERS[key][0] is not d:
-        _SAMPLERS.clear()                 # one derivation at a time is all a run needs
-        _SAMPLERS[key] = (d, _Sampler(d, seed))
-    return _SAMPLERS[key][1]
-
-
-@lru_cache(maxsize=8)
-def _derivation_for(net: Network) -> Derivation:
-    return derive(net, weights=())
-
-
-def verify(net: Network, equation: str, derivation: Derivation | None = None) -> Verdict:
-    """Parse and decide one equation; ParseError (with a column) for text it cannot read."""
-    d = derivation or _derivation_for(net)
-    return decide(d, parse_equation(net, equation))

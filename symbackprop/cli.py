@@ -19,7 +19,7 @@ from ._kinds import kind_of
 from ._report import check_text, cost_text
 from ._spec import from_spec
 from ._values import read_values_file
-from ._verify import decide
+from ._verify import Sampler, decide
 
 
 class BadInput(click.ClickException):
@@ -274,7 +274,8 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
             parsed.append(parse(net, line))
         except ParseError as err:
             raise BadInput(f"{where}: {err}") from None
-    verdicts = [decide(d, eq, rules=rules) for eq in parsed]
+    sampler = Sampler(d, 0)                 # one set of random points for every equation
+    verdicts = [decide(d, eq, rules=rules, sampler=sampler) for eq in parsed]
     for v in verdicts:
         click.echo(str(v))
     if not all(verdicts):
