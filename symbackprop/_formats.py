@@ -31,6 +31,10 @@ class _Format:
     def partial(self, of, by) -> str:
         return f"{self.partial_sign}{self.expr(of)}/{self.partial_sign}{self.expr(by)}"
 
+    def definition(self, name, of) -> str:
+        """name = ∂E/∂of, as math in prose (a δ's definition)."""
+        return self.inline_math(f"{self.expr(name)} = {self.partial(E, of)}")
+
     def factor(self, e) -> str:
         """An expression as a factor of a product: parenthesised when a sum, negative or a fraction."""
         s = self.expr(e)

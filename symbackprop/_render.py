@@ -72,12 +72,6 @@ def _loss(d: Derivation, fmt: _Format):
     return ("Loss (" + d.network.loss.description + ")", items)
 
 
-def _delta_definition(fmt: _Format) -> str:
-    if isinstance(fmt, TextFormat):
-        return fmt.name_of("deltaj[k] = dE/dzj[k]", "δj[k] = ∂E/∂zj[k]")
-    return "$\\delta_{j}^{[k]} = \\frac{\\partial E}{\\partial z_{j}^{[k]}}$"
-
-
 def _note(d: Derivation, fmt: _Format, step) -> str | None:
     """Why an output δ simplified, in words."""
     reasons = [r for r, _ in step.simplified]
@@ -93,7 +87,8 @@ def _note(d: Derivation, fmt: _Format, step) -> str | None:
 
 def _deltas(d: Derivation, fmt: _Format):
     word = fmt.greek("delta")
-    items = [("para", f"The error signal of node j in layer k is {_delta_definition(fmt)}; "
+    defined = fmt.definition(names.generic("delta", "j", "k"), names.generic("z", "j", "k"))
+    items = [("para", f"The error signal of node j in layer k is {defined}; "
                       f"each hidden {word} is made from the {word}'s of the layer above.")]
     rows = []
     keys, cut = _shown_nodes(d, [s.delta.name for s in d.delta_steps])

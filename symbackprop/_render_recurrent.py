@@ -9,7 +9,7 @@ from ._printing import plain
 from ._formats import LatexFormat, MarkdownFormat, TextFormat
 from ._elman import flows
 from ._rnn import E, RNNDerivation, expandable
-from ._timed import parse_name, sym
+from ._timed import GenericStep, parse_name, sym
 
 def _is_text(fmt) -> bool:
     return isinstance(fmt, TextFormat)
@@ -88,18 +88,13 @@ def _delta_section(d: RNNDerivation, fmt):
         cut = (f" Truncated to {K} step{'s' if K > 1 else ''}: the sequence is cut into chunks of {K} "
                f"and {word} does not flow back across a cut (after steps {', '.join(str(t) for t in range(K, net.steps, K))}),"
                " as when the hidden state is detached every K steps.")
-    items = [("para", f"The error signal of hidden node j at step t is {_delta_definition(fmt)}. "
+    defined = fmt.definition(GenericStep("deltaj<t>"), GenericStep("sj<t>"))
+    items = [("para", f"The error signal of hidden node j at step t is {defined}. "
                       f"At the last step it comes from that step's outputs only; earlier, also from the "
                       f"next step's {word}'s through w{others}.{cut}"), ("eqs", rows)]
     if len(_shown_steps(net.steps)) < net.steps:
         items.append(("para", f"(steps 3 to {net.steps - 2} are alike)"))
     return ("Error signals through time", items)
-
-
-def _delta_definition(fmt) -> str:
-    if _is_text(fmt):
-        return fmt.name_of("deltaj<t> = dE/dsj<t>", "δj<t> = ∂E/∂sj<t>")
-    return "$\\delta_{j}^{\\langle t \\rangle} = \\frac{\\partial E}{\\partial s_{j}^{\\langle t \\rangle}}$"
 
 
 def _gradient_section(d: RNNDerivation, fmt):

@@ -76,3 +76,15 @@ def sym(kind: str, *indices: int, t: int | None = None) -> TimeName:
     return TimeName(text, real=True)
 
 
+class GenericStep(sympy.Symbol):
+    """A recurrent name with letter indices and step, for general statements: ``δj<t>``,
+    ``s_{j}^{\\langle t \\rangle}``."""
+
+    def _sympystr(self, printer):
+        if getattr(printer, "unicode_names", False) and self.name.startswith("delta"):
+            return "δ" + self.name[len("delta"):]
+        return self.name
+
+    def _latex(self, printer):
+        kind, letters, t = re.match(r"(delta|[a-z])([a-z]+)<(.+)>\Z", self.name).groups()
+        return f"{_TEXT.get(kind, (kind, kind))[1]}_{{{letters}}}^{{\\langle {t} \\rangle}}"
