@@ -36,6 +36,7 @@ def tikz(net: Network) -> str:
     L = net.depth
     labelled = net.n_weights <= MAX_LABELLED
     dx, dy = (5.0, 2.2) if labelled else (2.6, 1.1)
+    dx = min(dx, 12.0 / max(L - 1, 1))    # the layers span at most 12 cm: with the x and a labels, it fits the page
     bottom = -max(len(_drawn(n)) - 1 for n in net.layers) * dy / 2 - 0.9
     lines = [r"\begin{tikzpicture}[>=stealth,",
              r"  neuron/.style={circle,draw,minimum size=9mm,inner sep=1pt,font=\small},",

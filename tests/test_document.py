@@ -118,3 +118,12 @@ def test_examples_are_current(name):
     here = Path(__file__).parent.parent / "examples"
     d = sb.derive(str(here / f"{name}.toml"))
     assert (here / f"{name}.tex").read_text(encoding="utf-8") == d.to_latex(standalone=True)
+
+
+def test_structured_network_document_compiles(tmp_path):
+    """Skip arcs, tied labels, R and the extra general and matrix terms all typeset."""
+    from pathlib import Path
+    spec = str(Path(__file__).parent.parent / "examples" / "residual-tied.toml")
+    tex = sb.derive(spec, weights=["w11[1]", "w21[2]"]).to_latex(standalone=True)
+    assert "bend left=25" in tex and "R &=" in tex and "\\lambda W^{[1]}" in tex
+    _compile(tmp_path, "residual-tied", tex)
