@@ -15,13 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy
 
 from . import _names as names
 from . import _reference as reference
+from ._activations import Z
 from ._compile import vectorized
 from ._program import printed_formulas
 from ._derivation import derive
 from ._network import Network
+from ._reference import unknown_loss_note
 
 #: (relative, absolute) tolerance per pair; relative to the largest |value| in the layer
 TOLERANCES = {
@@ -72,18 +75,11 @@ class Report:
         return tuple(r for r in self.rows if not r.ok)
 
 
-def custom_numpy(net: Network):
-    """Activations as the reference takes them: names, or NumPy functions for custom ones."""
-    import sympy
-
-    from ._activations import Z
-    out = []
-    for act in net.activations:
-        if act.function_name:      # a custom expression: the reference gets f only, not f'
-            out.append(sympy.lambdify(Z, act.definition, modules="numpy"))
-        else:
-            out.append(act.name)
-    return out
+def custom_numpy(net) -> list:
+    """Activations as the references take them: names, or NumPy functions for custom ones (f only,
+    not f': the reference differentiates them itself)."""
+    return [sympy.lambdify(Z, a.definition, modules="numpy") if a.function_name else a.name
+            for a in net.activations]
 
 
 def random_point(net: Network, rng, batch: int = 1):
@@ -177,18 +173,6 @@ def _reference(net: Network, acts, W, b, X, T):
     return E, [dW.get(k) for k in range(1, net.depth)], None if db is None else [db[k] for k in sorted(db)]
 
 
-def unknown_loss_note(loss: str) -> str | None:
-    """The note for a loss the NumPy reference has no entry for (registered without reference=), else None.
-
-    With no second opinion there is no pair with the reference: a guess would be a false report.
-    """
-    if loss in reference.LOSSES:
-        return None
-    return (f"the NumPy reference does not know the loss {loss}, so nothing is compared with it: register "
-            f"it with extend.register_loss({loss!r}, term, reference=(value, derivative)), NumPy functions "
-            "of a and t")
-
-
 class Tally:
     """The worst error of each pair and group over every point: a report's rows.
 
@@ -240,40 +224,68 @@ def _layer_of(name: str) -> str:
     return f"layer {p.layer if p.kind == 'w' else p.layer - 1}"
 
 
+def run(kernel, samples: int, seed: int, batch: int) -> Report:
+    """The one check loop: at each random point, every computation the kind's kernel gives.
+
+    kernel: network, notes, custom (a custom activation), group_of(name), point(rng, batch),
+    vectorized(point) → {name: value}, reference(point) → {…} or None (a loss it does not
+    know), printed(point, names) → {…} or None, fd(point, rng) → {…} or None.
+    """
+    rng = np.random.default_rng(seed)
+    tally = Tally(kernel.group_of, kernel.custom)
+    for _ in range(samples):
+        point = kernel.point(rng, batch)
+        got = kernel.vectorized(point)
+        tally.compare(got, kernel.reference(point), kernel.printed(point, got), kernel.fd(point, rng))
+    return Report(kernel.network, samples, tally.rows(), tuple(kernel.notes))
+
+
+class _Dense:
+    """What check compares for a dense stack: per-layer matrix code, the printed formulas, the
+    NumPy reference and finite differences."""
+
+    group_of = staticmethod(_layer_of)
+
+    def __init__(self, net: Network):
+        self.network = net
+        d = derive(net, weights=())
+        self.vec = vectorized(net, derivation=d)
+        self.formulas = printed_formulas(d) if net.n_parameters <= MAX_PRINTED else None
+        self.acts = custom_numpy(net)
+        self.custom = any(callable(a) for a in self.acts)
+        self.sample_fd = net.n_parameters > MAX_FD_ALL
+        self.known = unknown_loss_note(net.loss.name) is None
+        self.notes = [note for note, when in (
+            (f"custom activation: the reference differentiates it by a five-point stencil, so pairs with the "
+             f"reference use tolerance {CUSTOM_RTOL:.0e}", self.custom),
+            (f"printed formulas not compiled: over {MAX_PRINTED:,} parameters (the vectorized form is)",
+             self.formulas is None),
+            (f"finite differences on {FD_PER_LAYER} random parameters per layer", self.sample_fd),
+            (unknown_loss_note(net.loss.name), not self.known)) if when]
+
+    def point(self, rng, batch):
+        return random_point(self.network, rng, batch)
+
+    def vectorized(self, point) -> dict:
+        E, dW, db = self.vec(*point)
+        return {"E": float(E), **_flat(self.network, dW, db)}
+
+    def reference(self, point):
+        if not self.known:
+            return None
+        E, dW, db = _reference(self.network, self.acts, *point)
+        return {"E": float(E), **_flat(self.network, dW, db)}
+
+    def printed(self, point, wanted):
+        if self.formulas is None:
+            return None
+        out = self.formulas(values_dict(self.network, *point))
+        return {name: float(np.sum(out[name])) for name in wanted}
+
+    def fd(self, point, rng):
+        return finite_differences(self.vec, *point, _parameters(self.network, rng, self.sample_fd))
+
+
 def check(net: Network, samples: int = 5, seed: int = 0, batch: int = 1) -> Report:
     """Compare every pair at ``samples`` random points; the report is truthy when all agree."""
-    rng = np.random.default_rng(seed)
-    d = derive(net, weights=())
-    vec = vectorized(net, derivation=d)
-    printed = printed_formulas(d) if net.n_parameters <= MAX_PRINTED else None
-    acts = custom_numpy(net)
-    notes = []
-    custom = any(callable(a) for a in acts)
-    if custom:
-        notes.append(f"custom activation: the reference differentiates it by a five-point stencil, "
-                     f"so pairs with the reference use tolerance {CUSTOM_RTOL:.0e}")
-    if printed is None:
-        notes.append(f"printed formulas not compiled: over {MAX_PRINTED:,} parameters (the vectorized form is)")
-    sample_fd = net.n_parameters > MAX_FD_ALL
-    if sample_fd:
-        notes.append(f"finite differences on {FD_PER_LAYER} random parameters per layer")
-    unknown = unknown_loss_note(net.loss.name)
-    known = unknown is None
-    if unknown:
-        notes.append(unknown)
-    tally = Tally(_layer_of, custom)
-    for _ in range(samples):
-        W, b, X, T = random_point(net, rng, batch)
-        E_vec, dW_vec, db_vec = vec(W, b, X, T)
-        got_vec = {"E": float(E_vec), **_flat(net, dW_vec, db_vec)}
-        ref = None
-        if known:
-            E_ref, dW_ref, db_ref = _reference(net, acts, W, b, X, T)
-            ref = {"E": float(E_ref), **_flat(net, dW_ref, db_ref)}
-        got_printed = None
-        if printed is not None:
-            out = printed(values_dict(net, W, b, X, T))
-            got_printed = {name: float(np.sum(out[name])) for name in got_vec}
-        tally.compare(got_vec, ref, got_printed, finite_differences(vec, W, b, X, T, _parameters(net, rng, sample_fd)))
-    rows = tally.rows()
-    return Report(net, samples, rows, tuple(notes))
+    return run(_Dense(net), samples, seed, batch)

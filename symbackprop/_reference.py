@@ -261,3 +261,15 @@ def backprop_general(sizes, activations, loss, W, b, X, T, *, skips=None, ties=N
             E = E + 0.5 * l2 * (w * w).sum() + l1 * np.abs(w).sum()
             dW[m] = dW[m] + l2 * w + l1 * np.sign(w)
     return E, dW, db
+
+
+def unknown_loss_note(loss: str) -> str | None:
+    """The note for a loss the NumPy reference has no entry for (registered without reference=), else None.
+
+    With no second opinion there is no pair with the reference: a guess would be a false report.
+    """
+    if loss in LOSSES:
+        return None
+    return (f"the NumPy reference does not know the loss {loss}, so nothing is compared with it: register "
+            f"it with extend.register_loss({loss!r}, term, reference=(value, derivative)), NumPy functions "
+            "of a and t")

@@ -14,7 +14,6 @@ compile does; the sums over nodes and steps are matrix products in a loop over t
 from __future__ import annotations
 
 import numpy as np
-import sympy
 
 from ._check import Report
 from ._compile import CompileError, Vectorized, _full
@@ -192,11 +191,6 @@ def random_point(net: RNN, rng, batch: int = 1):
     return P, X, T, h0
 
 
-def _reference_acts(net: RNN):
-    from ._activations import Z
-    return [sympy.lambdify(Z, a.definition, modules="numpy") if a.function_name else a.name for a in net.activations]
-
-
 MAX_PRINTED = 400
 
 
@@ -205,48 +199,59 @@ def _group_of(name: str) -> str:
     return f"{name[0]} weights" if name[0] in "uwv" else f"{name[0]} biases"
 
 
+class _Recurrent:
+    """What check compares for a recurrent network: vectorized BPTT, the printed formulas, the
+    NumPy reference BPTT and finite differences (of the full E, so not when truncated)."""
+
+    group_of = staticmethod(_group_of)
+
+    def __init__(self, net: RNN, truncate: int | None):
+        from ._check import CUSTOM_RTOL, FD_PER_LAYER, MAX_FD_ALL, custom_numpy, unknown_loss_note
+        self.network, self.truncate = net, truncate
+        self.vec = RNNVectorized(net, truncate)
+        small = net.size <= MAX_PRINTED
+        self.formulas = printed_formulas(derive_rnn(net, weights=(), truncate=truncate)) if small else None
+        self.hidden, self.output = custom_numpy(net)
+        self.custom = callable(self.hidden) or callable(self.output)
+        self.sample_fd = net.n_parameters > MAX_FD_ALL
+        self.whole = truncate is None or truncate >= net.steps
+        unknown = unknown_loss_note(net.loss.name)
+        self.known = unknown is None
+        self.notes = [note for note, when in (
+            (f"printed formulas not compiled: the unrolled network has over {MAX_PRINTED} terms", not small),
+            (f"custom activation: the reference differentiates it numerically, tolerance {CUSTOM_RTOL:.0e}",
+             self.custom),
+            (f"finite differences on {FD_PER_LAYER} random parameters of each of U, W, V, b, c", self.sample_fd),
+            (f"truncated to {truncate} steps: finite differences (of the full E) are not compared", not self.whole),
+            (unknown, not self.known)) if when]
+
+    def point(self, rng, batch):
+        return random_point(self.network, rng, batch)
+
+    def vectorized(self, point) -> dict:
+        E, grads = self.vec(*point)
+        return {"E": float(E), **flat(grads)}
+
+    def reference(self, point):
+        if not self.known:
+            return None
+        E, grads = bptt(self.hidden, self.output, self.network.loss.name, *point, self.truncate)
+        return {"E": float(E), **flat(grads)}
+
+    def printed(self, point, wanted):
+        if self.formulas is None:
+            return None
+        out = self.formulas(values_of(self.network, *point))
+        return {name: float(np.sum(out[name])) for name in wanted}
+
+    def fd(self, point, rng):
+        return finite_differences(self.vec, *point, rng if self.sample_fd else None) if self.whole else None
+
+
 def check_rnn(net: RNN, samples: int = 5, seed: int = 0, batch: int = 1, truncate: int | None = None) -> Report:
     """Printed formulas, vectorized BPTT, the reference BPTT and finite differences, pair by pair."""
-    from ._check import CUSTOM_RTOL, Tally, unknown_loss_note
-    rng = np.random.default_rng(seed)
-    vec = RNNVectorized(net, truncate)
-    printed = None
-    notes = []
-    if net.size <= MAX_PRINTED:
-        printed = printed_formulas(derive_rnn(net, weights=(), truncate=truncate))
-    else:
-        notes.append(f"printed formulas not compiled: the unrolled network has over {MAX_PRINTED} terms")
-    hidden, output = _reference_acts(net)
-    custom = callable(hidden) or callable(output)
-    if custom:
-        notes.append(f"custom activation: the reference differentiates it numerically, tolerance {CUSTOM_RTOL:.0e}")
-    from ._check import FD_PER_LAYER, MAX_FD_ALL
-    sample_fd = net.n_parameters > MAX_FD_ALL
-    if sample_fd:
-        notes.append(f"finite differences on {FD_PER_LAYER} random parameters of each of U, W, V, b, c")
-    if truncate is not None and truncate < net.steps:
-        notes.append(f"truncated to {truncate} steps: finite differences (of the full E) are not compared")
-    unknown = unknown_loss_note(net.loss.name)
-    if unknown:
-        notes.append(unknown)
-    tally = Tally(_group_of, custom)
-    for _ in range(samples):
-        P, X, T, h0 = random_point(net, rng, batch)
-        E_vec, g_vec = vec(P, X, T, h0)
-        got_vec = {"E": float(E_vec), **flat(g_vec)}
-        ref = None
-        if unknown is None:
-            E_ref, g_ref = bptt(hidden, output, net.loss.name, P, X, T, h0, truncate)
-            ref = {"E": float(E_ref), **flat(g_ref)}
-        got = None
-        if printed is not None:
-            out = printed(values_of(net, P, X, T, h0))
-            got = {name: float(np.sum(out[name])) for name in got_vec}
-        fd = finite_differences(vec, P, X, T, h0, rng if sample_fd else None) \
-            if truncate is None or truncate >= net.steps else None
-        tally.compare(got_vec, ref, got, fd)
-    rows = tally.rows()
-    return Report(net, samples, rows, tuple(notes))
+    from ._check import run
+    return run(_Recurrent(net, truncate), samples, seed, batch)
 
 
 def finite_differences(vec: RNNVectorized, P, X, T, h0, rng=None) -> dict:
