@@ -240,7 +240,19 @@ def run(kernel, samples: int, seed: int, batch: int) -> Report:
     return Report(kernel.network, samples, tally.rows(), tuple(kernel.notes))
 
 
-class _Dense:
+class Kernel:
+    """A kind's computations for check; this part is the same for every kind: the printed formulas
+    (``self.formulas``, or None) evaluated at a point's values (``self.values(point)``), summed
+    over the batch."""
+
+    def printed(self, point, wanted):
+        if self.formulas is None:
+            return None
+        out = self.formulas(self.values(point))
+        return {name: float(np.sum(out[name])) for name in wanted}
+
+
+class _Dense(Kernel):
     """What check compares for a dense stack: per-layer matrix code, the printed formulas, the
     NumPy reference and finite differences."""
 
@@ -276,11 +288,8 @@ class _Dense:
         E, dW, db = _reference(self.network, self.acts, *point)
         return {"E": float(E), **_flat(self.network, dW, db)}
 
-    def printed(self, point, wanted):
-        if self.formulas is None:
-            return None
-        out = self.formulas(values_dict(self.network, *point))
-        return {name: float(np.sum(out[name])) for name in wanted}
+    def values(self, point) -> dict:
+        return values_dict(self.network, *point)
 
     def fd(self, point, rng):
         return finite_differences(self.vec, *point, _parameters(self.network, rng, self.sample_fd))

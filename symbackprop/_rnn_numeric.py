@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._check import Report
+from ._check import Kernel, Report
 from ._compile import CompileError, Vectorized, _full
 from ._program import printed_formulas
 from ._network import Network
@@ -199,7 +199,7 @@ def _group_of(name: str) -> str:
     return f"{name[0]} weights" if name[0] in "uwv" else f"{name[0]} biases"
 
 
-class _Recurrent:
+class _Recurrent(Kernel):
     """What check compares for a recurrent network: vectorized BPTT, the printed formulas, the
     NumPy reference BPTT and finite differences (of the full E, so not when truncated)."""
 
@@ -238,11 +238,8 @@ class _Recurrent:
         E, grads = bptt(self.hidden, self.output, self.network.loss.name, *point, self.truncate)
         return {"E": float(E), **flat(grads)}
 
-    def printed(self, point, wanted):
-        if self.formulas is None:
-            return None
-        out = self.formulas(values_of(self.network, *point))
-        return {name: float(np.sum(out[name])) for name in wanted}
+    def values(self, point) -> dict:
+        return values_of(self.network, *point)
 
     def fd(self, point, rng):
         return finite_differences(self.vec, *point, rng if self.sample_fd else None) if self.whole else None
