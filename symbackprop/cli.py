@@ -276,8 +276,7 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
             raise BadInput(f"{where}: {err}") from None
     sampler = Sampler(d, 0)                 # one set of random points for every equation
     verdicts = [decide(d, eq, rules=rules, sampler=sampler) for eq in parsed]
-    for v in verdicts:
-        click.echo(str(v))
+    click.echo("\n".join(map(str, verdicts)))
     if not all(verdicts):
         click.get_current_context().exit(1)
 
