@@ -21,17 +21,21 @@ def _values(vs) -> str:
     return number(vs[0]) if len(vs) == 1 else "[" + ", ".join(number(v) for v in vs) + "]"
 
 
-def evaluation_text(r: Evaluation, ascii_only: bool = False) -> str:
+def _evaluation_lines(r, ascii_only: bool, what: str, unit: str) -> list:
+    """The lines every evaluation has: title, forward values, E, error signals, gradients."""
     name = (lambda n: text_name(n, ascii_only))
     d = "d" if ascii_only else "∂"
-    samples = f"{r.batch} sample{'s' if r.batch > 1 else ''}"
-    how = "" if r.batch == 1 else f"; E and the gradients are the {r.reduction} over the samples"
-    out = [f"Values for {r.network.describe()} ({samples}{how})", "", "Forward pass"]
+    samples = f"{r.batch} {unit}{'s' if r.batch > 1 else ''}"
+    how = "" if r.batch == 1 else f"; E and the gradients are the {r.reduction} over the {unit}s"
+    out = [f"Values for {what} ({samples}{how})", "", "Forward pass"]
     out += [f"  {name(k)} = {_values(v)}" for k, v in r.forward.items()]
     out += ["", "Loss", f"  E = {number(r.loss)}", "", "Error signals"]
     out += [f"  {name(k)} = {_values(v)}" for k, v in r.delta.items()]
-    out += ["", "Gradients"]
-    out += [f"  {d}E/{d}{k} = {number(v)}" for k, v in r.gradient.items()]
+    return out + ["", "Gradients"] + [f"  {d}E/{d}{k} = {number(v)}" for k, v in r.gradient.items()]
+
+
+def evaluation_text(r: Evaluation, ascii_only: bool = False) -> str:
+    out = _evaluation_lines(r, ascii_only, r.network.describe(), "sample")
     if r.updated is not None:
         eta = "eta" if ascii_only else "η"
         out += ["", f"After one step ({eta} = {number(r.lr)}; every parameter from its value before the update)"]
@@ -97,16 +101,8 @@ def cost_text(net, batch: int, rows) -> str:
 
 
 def rnn_evaluation_text(r: RNNEvaluation, ascii_only: bool = False) -> str:
-    name = (lambda n: n if ascii_only else n.replace("delta", "δ"))
+    out = _evaluation_lines(r, ascii_only, f"the {r.network.describe()}", "sequence")
     d = "d" if ascii_only else "∂"
-    samples = f"{r.batch} sequence{'s' if r.batch > 1 else ''}"
-    how = "" if r.batch == 1 else f"; E and the gradients are the {r.reduction} over the sequences"
-    out = [f"Values for the {r.network.describe()} ({samples}{how})", "", "Forward pass"]
-    out += [f"  {name(k)} = {_values(v)}" for k, v in r.forward.items()]
-    out += ["", "Loss", f"  E = {number(r.loss)}", "", "Error signals"]
-    out += [f"  {name(k)} = {_values(v)}" for k, v in r.delta.items()]
-    out += ["", "Gradients"]
-    out += [f"  {d}E/{d}{k} = {number(v)}" for k, v in r.gradient.items()]
     if r.truncated is not None:
         cut = ", ".join(str(t) for t in range(r.truncate, r.network.steps, r.truncate))
         delta = "delta" if ascii_only else "δ"

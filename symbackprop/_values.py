@@ -71,14 +71,20 @@ def _sample(net: Network, entries: dict, where: str):
     return x, t
 
 
+def _reduction(data: dict) -> str:
+    """How E and the gradients gather a batch: "sum" (the seed's accumulation) or "mean"."""
+    reduction = data.get("reduction", "sum")
+    if reduction not in ("sum", "mean"):
+        raise ValuesError(f"reduction = {reduction!r}: use \"sum\" or \"mean\"")
+    return reduction
+
+
 def parse_values(net: Network, data: dict) -> Values:
     """Check every entry against ``net`` and arrange them as matrices (W[k-1] holds wij[k])."""
     L = net.layers
     W = [np.full((L[k], L[k + 1]), np.nan) for k in range(len(L) - 1)]
     b = [np.full(L[k + 1], np.nan) for k in range(len(L) - 1)] if net.bias else None
-    reduction = data.get("reduction", "sum")
-    if reduction not in ("sum", "mean"):
-        raise ValuesError(f"reduction = {reduction!r}: use \"sum\" or \"mean\"")
+    reduction = _reduction(data)
     per_sample = {}
     for key, value in data.items():
         if key in ("reduction", "samples"):
@@ -138,9 +144,7 @@ def parse_rnn_values(net: RNN, data: dict) -> RNNValues:
     if net.bias:
         shapes.update({"b": (net.hidden,), "c": (net.outputs,)})
     P = {k: np.full(s, np.nan) for k, s in shapes.items()}
-    reduction = data.get("reduction", "sum")
-    if reduction not in ("sum", "mean"):
-        raise ValuesError(f"reduction = {reduction!r}: use \"sum\" or \"mean\"")
+    reduction = _reduction(data)
     per_sample = {}
     for key, value in data.items():
         if key in ("reduction", "samples"):
