@@ -30,6 +30,7 @@ from ._names import product
 
 E = sympy.Symbol("E", real=True)
 
+
 @contextmanager
 def collector_paused():
     """Pause Python's cycle collector while a derivation is built.
