@@ -110,22 +110,27 @@ def parse_values(net: Network, data: dict) -> Values:
         if np.isnan(value):
             raise ValuesError(f"missing {p.name}: the values file needs every weight"
                               f"{' and bias' if net.bias else ''}")
-    if "samples" in data:
-        if per_sample:
-            raise ValuesError(f"{sorted(per_sample)[0]} given beside samples: put every x and t inside samples")
-        samples = data["samples"]
-        if not isinstance(samples, list) or not samples:
-            raise ValuesError("samples must be a non-empty list of {x1 = …, t1 = …} tables")
-        xs, ts = [], []
-        for n, entry in enumerate(samples, start=1):
-            if not isinstance(entry, dict):
-                raise ValuesError(f"samples[{n}] must be a table such as {{x1 = 0.5, t1 = 1}}")
-            x, t = _sample(net, entry, f"samples[{n}]")
-            xs.append(x)
-            ts.append(t)
-        return Values(W, b, np.array(xs), np.array(ts), reduction, True)
-    x, t = _sample(net, per_sample, "values file")
-    return Values(W, b, x[None, :], t[None, :], reduction, False)
+    rows = [_sample(net, entries, where) for where, entries in _tables(
+        data, per_sample, "x and t", "{x1 = …, t1 = …} tables", "such as {x1 = 0.5, t1 = 1}")]
+    return Values(W, b, np.array([x for x, _ in rows]), np.array([t for _, t in rows]), reduction, "samples" in data)
+
+
+def _tables(data: dict, per_sample: dict, inside: str, listed: str, table: str) -> list:
+    """(where, entries) of each sample: the ``samples`` list's tables, or the file's own entries.
+
+    inside, listed, table: how the messages name what a sample holds.
+    """
+    if "samples" not in data:
+        return [("values file", per_sample)]
+    if per_sample:
+        raise ValuesError(f"{sorted(per_sample)[0]} given beside samples: put every {inside} inside samples")
+    samples = data["samples"]
+    if not isinstance(samples, list) or not samples:
+        raise ValuesError(f"samples must be a non-empty list of {listed}")
+    for n, entry in enumerate(samples, start=1):
+        if not isinstance(entry, dict):
+            raise ValuesError(f"samples[{n}] must be a table {table}")
+    return [(f"samples[{n}]", entry) for n, entry in enumerate(samples, start=1)]
 
 
 # ---------------------------------------------------------------- recurrent networks
@@ -167,19 +172,8 @@ def parse_rnn_values(net: RNN, data: dict) -> RNNValues:
         group = {"u": "U", "w": "W", "v": "V", "b": "b", "c": "c"}[kind]
         if np.isnan(P[group][tuple(i - 1 for i in indices)]):
             raise ValuesError(f"missing {p.name}: the values file needs every weight{' and bias' if net.bias else ''}")
-    if "samples" in data:
-        if per_sample:
-            raise ValuesError(f"{sorted(per_sample)[0]} given beside samples: put every x, t and h<0> inside samples")
-        samples = data["samples"]
-        if not isinstance(samples, list) or not samples:
-            raise ValuesError("samples must be a non-empty list of tables of xi<t> and tj<t>")
-        rows = []
-        for n, entry in enumerate(samples, start=1):
-            if not isinstance(entry, dict):
-                raise ValuesError(f"samples[{n}] must be a table of xi<t> and tj<t>")
-            rows.append(_sequence(net, entry, f"samples[{n}]"))
-    else:
-        rows = [_sequence(net, per_sample, "values file")]
+    rows = [_sequence(net, entries, where) for where, entries in _tables(
+        data, per_sample, "x, t and h<0>", "tables of xi<t> and tj<t>", "of xi<t> and tj<t>")]
     X, T, h0 = (np.array([r[n] for r in rows]) for n in range(3))
     return RNNValues(P, X, T, h0, reduction)
 
