@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ._check import Report
+from ._tally import Report
 from ._compile import Vectorized
 from ._errors import SpecError
 from ._kinds import KINDS, kind_of

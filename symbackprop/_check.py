@@ -12,8 +12,6 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import sympy
 
@@ -25,54 +23,11 @@ from ._program import printed_formulas
 from ._derivation import derive
 from ._network import Network
 from ._reference import unknown_loss_note
+from ._tally import CUSTOM_RTOL, Kernel, Report, run
 
-#: (relative, absolute) tolerance per pair; relative to the largest |value| in the layer
-TOLERANCES = {
-    "printed vs reference": (1e-10, 1e-13),
-    "vectorized vs reference": (1e-10, 1e-13),
-    "printed vs vectorized": (1e-10, 1e-13),
-    "finite differences vs reference": (1e-5, 1e-7),
-    "finite differences vs vectorized": (1e-5, 1e-7),     # only when the reference lacks the loss
-}
-#: against a reference that differentiates a custom activation numerically (five-point stencil)
-CUSTOM_RTOL = 1e-8
 MAX_PRINTED = 3000        # parameters up to which the printed formulas are compiled
 MAX_FD_ALL = 400          # above this many, finite differences sample each layer
 FD_PER_LAYER = 40
-
-
-@dataclass(frozen=True)
-class Row:
-    """One pair on one layer (or the loss) at its worst point."""
-
-    pair: str
-    layer: str
-    max_abs: float
-    max_rel: float
-    rtol: float
-    atol: float
-    worst: str
-    value: float
-    other: float
-
-    @property
-    def ok(self) -> bool:
-        return self.max_abs <= self.atol or self.max_rel <= self.rtol
-
-
-@dataclass(frozen=True)
-class Report:
-    network: Network
-    samples: int
-    rows: tuple[Row, ...]
-    notes: tuple[str, ...] = field(default=())
-
-    def __bool__(self) -> bool:
-        return all(r.ok for r in self.rows)
-
-    @property
-    def failures(self) -> tuple[Row, ...]:
-        return tuple(r for r in self.rows if not r.ok)
 
 
 def custom_numpy(net) -> list:
@@ -173,83 +128,9 @@ def _reference(net: Network, acts, W, b, X, T):
     return E, [dW.get(k) for k in range(1, net.depth)], None if db is None else [db[k] for k in sorted(db)]
 
 
-class Tally:
-    """The worst error of each pair and group over every point: a report's rows.
-
-    group_of(name) → the row a parameter belongs to (its layer, its matrix); custom: a
-    custom activation, which the reference differentiates numerically (looser tolerance).
-    """
-
-    def __init__(self, group_of, custom: bool = False):
-        self.group_of, self.custom, self.worst = group_of, custom, {}
-
-    def record(self, pair: str, got: dict, want: dict) -> None:
-        by_group: dict = {}
-        for name, v in got.items():
-            by_group.setdefault(self.group_of(name) if name != "E" else "E", []).append((name, v, want[name]))
-        for group, items in by_group.items():
-            scale = max(abs(w) for _, _, w in items)
-            name, v, w = max(items, key=lambda it: abs(it[1] - it[2]))
-            err = abs(v - w)
-            rel = err / scale if scale > 0 else (0.0 if err == 0 else np.inf)
-            key = (pair, group)
-            if key not in self.worst or err > self.worst[key].max_abs:
-                rtol, atol = TOLERANCES[pair]
-                if self.custom and pair.endswith("vs reference") and not pair.startswith("finite"):
-                    rtol = CUSTOM_RTOL
-                self.worst[key] = Row(pair, group, err, rel, rtol, atol, name, v, w)
-
-    def compare(self, vectorized: dict, reference: dict | None, printed: dict | None, fd: dict | None) -> None:
-        """Record every pair one point gives; without a reference (a loss it does not know), finite
-        differences are held against the vectorized code."""
-        if reference is not None:
-            self.record("vectorized vs reference", vectorized, reference)
-        if printed is not None:
-            if reference is not None:
-                self.record("printed vs reference", printed, reference)
-            self.record("printed vs vectorized", printed, vectorized)
-        if fd is not None:
-            if reference is not None:
-                self.record("finite differences vs reference", fd, reference)
-            else:
-                self.record("finite differences vs vectorized", fd, vectorized)
-
-    def rows(self) -> tuple:
-        order = list(TOLERANCES)
-        return tuple(sorted(self.worst.values(), key=lambda r: (order.index(r.pair), r.layer != "E", r.layer)))
-
-
 def _layer_of(name: str) -> str:
     p = names.parse(name)
     return f"layer {p.layer if p.kind == 'w' else p.layer - 1}"
-
-
-def run(kernel, samples: int, seed: int, batch: int) -> Report:
-    """The one check loop: at each random point, every computation the kind's kernel gives.
-
-    kernel: network, notes, custom (a custom activation), group_of(name), point(rng, batch),
-    vectorized(point) → {name: value}, reference(point) → {…} or None (a loss it does not
-    know), printed(point, names) → {…} or None, fd(point, rng) → {…} or None.
-    """
-    rng = np.random.default_rng(seed)
-    tally = Tally(kernel.group_of, kernel.custom)
-    for _ in range(samples):
-        point = kernel.point(rng, batch)
-        got = kernel.vectorized(point)
-        tally.compare(got, kernel.reference(point), kernel.printed(point, got), kernel.fd(point, rng))
-    return Report(kernel.network, samples, tally.rows(), tuple(kernel.notes))
-
-
-class Kernel:
-    """A kind's computations for check; this part is the same for every kind: the printed formulas
-    (``self.formulas``, or None) evaluated at a point's values (``self.values(point)``), summed
-    over the batch."""
-
-    def printed(self, point, wanted):
-        if self.formulas is None:
-            return None
-        out = self.formulas(self.values(point))
-        return {name: float(np.sum(out[name])) for name in wanted}
 
 
 class _Dense(Kernel):

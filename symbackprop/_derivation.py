@@ -62,7 +62,7 @@ class WeightStep:
     uses: int = 1                            # how many equations use the parameter
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Derivation(Displays):
     """The whole derivation of one network; every dict is keyed by plain names."""
 
@@ -86,6 +86,10 @@ class Derivation(Displays):
         if key not in self.gradients:
             raise KeyError(f"{name} is not a weight or bias of {self.network.describe()}")
         return self.gradients[key]
+
+    def parameter(self, name: str) -> names.Name:
+        """A parameter's symbol from its plain name."""
+        return names.Name(name, real=True)
 
     @cached_property
     def symbols(self) -> dict:

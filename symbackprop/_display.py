@@ -6,7 +6,8 @@ fills when it is imported (the package's ``__init__`` imports it).
 """
 from __future__ import annotations
 
-from ._graph import collector_paused
+from . import _views as views
+from ._graph import E, collector_paused
 
 
 class Displays:
@@ -36,11 +37,17 @@ class Displays:
     def to_json(self, expanded: bool | None = None) -> str:
         return self._write("json", expanded=expanded)
 
-    def _repr_latex_(self) -> str:
-        return self.to_latex()
-
     def _repr_markdown_(self) -> str:
-        return self.to_markdown()
+        """Jupyter's view: the whole derivation for a small network, a summary for a big one
+        (a notebook keeps what it shows)."""
+        if self.network.n_parameters <= views.MAX_SHOWN_WHOLE:
+            return self.to_markdown()
+        from ._formats import MarkdownFormat
+        return views.derivation_summary(self, MarkdownFormat(), E)
+
+    def __repr__(self) -> str:
+        return views.short(type(self).__name__, f"of the {self.network.describe()}: {len(self.gradients):,} "
+                                                f"gradients, {len(self.deltas):,} error signals")
 
     def __str__(self) -> str:
         return self.to_text()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _names as names
+from . import _views as views
 from ._compile import vectorized
 from ._network import Network
 from ._rnn import RNN
@@ -32,6 +33,10 @@ class Evaluation:
     updated: dict | None
     lr: float | None
     reduction: str
+
+    def __repr__(self) -> str:
+        return views.short(type(self).__name__, f"of the {self.network.describe()}: E = {self.loss:.6g} over "
+                                                f"{self.batch} sample{'s' if self.batch > 1 else ''}")
 
 
 def evaluate(net: Network, values: Values, lr: float | None = None) -> Evaluation:
@@ -82,6 +87,10 @@ class RNNEvaluation:
     truncated: dict | None = None          # name → truncated gradient
     distance: float | None = None          # ‖truncated − full‖ / ‖full‖
     report: list | None = None             # (t, ‖∂E/∂h<t>‖, ‖∂h<T>/∂h<t>‖)
+
+    def __repr__(self) -> str:
+        return views.short(type(self).__name__, f"of the {self.network.describe()}: E = {self.loss:.6g} over "
+                                                f"{self.batch} sample{'s' if self.batch > 1 else ''}")
 
 
 def evaluate_rnn(net: RNN, values: RNNValues, lr: float | None = None, truncate: int | None = None,

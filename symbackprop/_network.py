@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sympy
 
 from . import _names as names
+from . import _views as views
 from ._activations import ACTIVATIONS, CUSTOM_LETTERS, Activation, Z, custom
 from ._errors import SpecError
 from ._grammar import ELEMENTARY, ParseError, parse_expression
@@ -148,6 +149,9 @@ class Network:
         extra += [f"{kind} penalty {lam:g}" for kind, lam in self.penalty]
         return (f"{'-'.join(map(str, self.layers))}, {', '.join(acts)}, {self.loss.name}, "
                 f"{'biases' if self.bias else 'no biases'}" + "".join(f", {e}" for e in extra))
+
+    def __repr__(self) -> str:
+        return views.short("Network", self.describe())
 
     def as_dict(self) -> dict:
         """The spec as a file would hold it: the compact keys, or a layer list (DESIGN.md §5.2)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from ._check import Report
+from ._tally import Report
 from ._evaluate import Evaluation, RNNEvaluation
 from ._names import text_name
 
@@ -56,26 +56,8 @@ def evaluation_json(r: Evaluation) -> str:
 
 
 def check_text(report: Report) -> str:
-    net = report.network
-    head = f"Cross-check of {net.describe()}: {report.samples} random point{'s' if report.samples > 1 else ''}"
-    lines = [head, ""]
-    lines += [f"note: {n}" for n in report.notes] + ([""] if report.notes else [])
-    header = ("pair", "layer", "max abs error", "max rel error", "tolerance (rel)", "ok")
-    rows = [(r.pair, r.layer, f"{r.max_abs:.2e}", f"{r.max_rel:.2e}", f"{r.rtol:.0e}", "yes" if r.ok else "NO")
-            for r in report.rows]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    fmt = "| " + " | ".join("{:<%d}" % w for w in widths) + " |"
-    lines.append(fmt.format(*header))
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    lines += [fmt.format(*row) for row in rows]
-    lines.append("")
-    if report:
-        lines.append("All agree.")
-    else:
-        for r in report.failures:
-            lines.append(f"DISAGREE: {r.pair}, {r.layer}: at {r.worst} {number(r.value)} vs {number(r.other)} "
-                         f"(abs error {r.max_abs:.2e}, rel error {r.max_rel:.2e}, tolerance {r.rtol:.0e})")
-    return "\n".join(lines) + "\n"
+    """The check report as the CLI prints it (``str(report)``)."""
+    return str(report)
 
 
 def cost_text(net, batch: int, rows) -> str:

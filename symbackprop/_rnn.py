@@ -21,6 +21,7 @@ from typing import ClassVar
 import sympy
 
 from . import _names as names
+from . import _views as views
 from ._activations import Activation
 from ._display import Displays
 from ._losses import LOSSES, Loss
@@ -137,6 +138,9 @@ class RNN:
         return (f"RNN {self.shape()}, T = {self.steps}, {self.activation.name} hidden, "
                 f"{self.output_activation.name} outputs, {self.loss.name}, {'biases' if self.bias else 'no biases'}")
 
+    def __repr__(self) -> str:
+        return views.short("RNN", self.describe()[4:])
+
     def as_dict(self) -> dict:
         return {"kind": "rnn", "inputs": self.inputs, "hidden": self.hidden, "outputs": self.outputs,
                 "steps": self.steps, "activation": self.activation.name,
@@ -175,7 +179,7 @@ def from_data(data: dict, source: str, activation=None, loss=None, bias=None) ->
 
 
 # ---------------------------------------------------------------- the derivation
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RNNDerivation(Displays):
     """Forward equations, E, ∂E/∂o, every δ<t> and every shared gradient, keyed by plain names."""
 
@@ -192,6 +196,10 @@ class RNNDerivation(Displays):
     per_step: dict = dataclasses.field(default_factory=dict)   # name → each step's term, t = 1 … T
     chains: dict = dataclasses.field(default_factory=dict)     # selected name → ((t, node, ∂node/∂name), …)
     expanded_form: tuple | None = None                         # (name, its gradient fully expanded)
+
+    def parameter(self, name: str) -> TimeName:
+        """A parameter's symbol from its plain name."""
+        return TimeName(name, real=True)
 
     @cached_property
     def symbols(self) -> dict:

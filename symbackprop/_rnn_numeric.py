@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._check import Kernel, Report
+from ._tally import Kernel, Report
 from ._compile import CompileError, Vectorized, _full
 from ._program import printed_formulas
 from ._network import Network
@@ -247,7 +247,7 @@ class _Recurrent(Kernel):
 
 def check_rnn(net: RNN, samples: int = 5, seed: int = 0, batch: int = 1, truncate: int | None = None) -> Report:
     """Printed formulas, vectorized BPTT, the reference BPTT and finite differences, pair by pair."""
-    from ._check import run
+    from ._tally import run
     return run(_Recurrent(net, truncate), samples, seed, batch)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import sympy
 
 from . import _names as names
+from . import _views as views
 from ._program import numpy_function
 from ._derivation import Derivation
 from ._proof import _atomize
@@ -56,6 +57,13 @@ class Verdict:
             more = "" if len(c["point"]) <= 8 else ", …"
             out += f"; e.g. at {point}{more}: yours {c['yours']:.6g}, expected {c['expected']:.6g}"
         return out
+
+    def __repr__(self) -> str:
+        return views.short("Verdict", f"{'✓' if self.right else '✗'} {self.equation}"
+                                      + (f": {self.diagnosis}" if self.diagnosis else ""))
+
+    def _repr_html_(self) -> str:
+        return views.verdict_html(self, text(self.expected))
 
 
 # ---------------------------------------------------------------- expected answers
