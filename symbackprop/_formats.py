@@ -71,8 +71,52 @@ class _Format:
         """delta or eta as prose shows it."""
         return {"delta": "δ", "eta": "η"}[name]
 
+    # -- vector and matrix notation (the matrix forms): each format writes these its own way
+    times, hadamard, juxtapose = "×", "⊙", " "
+
+    def letter(self, name: str) -> str:
+        """A letter of the notation: delta, lambda or a Latin letter."""
+        return {"delta": "δ", "lambda": "λ"}.get(name, name)
+
+    def indexed(self, name: str, index, time: bool = False) -> str:
+        """A whole layer's vector or matrix, W[k] (or a step's, h<t> with time)."""
+        return f"{self.letter(name)}<{index}>" if time else f"{self.letter(name)}[{index}]"
+
+    def transpose(self, s: str) -> str:
+        return f"({s})ᵀ" if (" " in s or "/" in s) else f"{s}ᵀ"
+
+    def fname(self, function: str) -> str:
+        """A function's name (tanh, diag, g', tanh'), upright where the format sets names upright."""
+        return function
+
+    def call(self, function: str, argument: str) -> str:
+        return f"{self.fname(function)}({argument})"
+
+    brief = False          # plain text leaves out the introductory sentences
+    le, minus = "≤", "−"
+
+    def partial_of(self, of: str, by: str) -> str:
+        """∂of/∂by as a display, of written names."""
+        return self.inline_partial(of, by)
+
+    def inline_partial(self, of: str, by: str) -> str:
+        """∂of/∂by in one line (headings, prose), of written names."""
+        return f"{self.partial_sign}{of}/{self.partial_sign}{by}"
+
+    def dE(self, by: str) -> str:
+        """∂E/∂ of an already written vector or matrix."""
+        return f"{self.partial_sign}E/{self.partial_sign}{by}"
+
+    def summed(self, index: str, lower, upper, body: str, product: bool = False) -> str:
+        """Σ (or Π) over index = lower … upper of body (text: a sum shows its index only)."""
+        if product:
+            return f"product over {index} = {lower} {self.ellipsis} {upper} of {body}"
+        return f"{self.sum_sign}_{index} {body}"
+
 
 class TextFormat(_Format):
+    brief = True
+
     def inline_math(self, s: str) -> str:
         """Math inside prose: as it is in text."""
         return s
@@ -91,6 +135,13 @@ class TextFormat(_Format):
         if ascii_only:
             self.ellipsis = "..."
             self.mul, self.partial_sign, self.eta, self.arrow, self.sum_sign = "*", "d", "eta", "<-", "sum"
+            self.times, self.hadamard, self.le, self.minus = "x", "(.)", "<=", "-"
+
+    def letter(self, name):
+        return name if self.ascii_only and name in ("delta", "lambda") else super().letter(name)
+
+    def transpose(self, s):
+        return super().transpose(s).replace("ᵀ", "^T") if self.ascii_only else super().transpose(s)
 
     def expr(self, e) -> str:
         return printing.text(e, self.ascii_only)
@@ -164,6 +215,39 @@ class LatexFormat(_Format):
 
     def greek(self, name):
         return f"$\\{name}$"
+
+    times, hadamard = " \\times ", "\\odot"
+
+    def letter(self, name):
+        return f"\\{name}" if name in ("delta", "lambda") else name
+
+    def indexed(self, name, index, time=False):
+        return f"{self.letter(name)}^{{\\langle {index} \\rangle}}" if time else f"{self.letter(name)}^{{[{index}]}}"
+
+    def transpose(self, s):
+        return f"\\left({s}\\right)^{{\\top}}" if (" " in s or "^" in s or "\\frac" in s) else f"{s}^{{\\top}}"
+
+    def fname(self, function):
+        bare = function.rstrip("'")
+        return f"\\operatorname{{{bare}}}{function[len(bare):]}" if len(bare) > 1 else function
+
+    def call(self, function, argument):
+        return f"{self.fname(function)}\\left({argument}\\right)"
+
+    le, minus = "\\le", "-"
+
+    def inline_partial(self, of, by):
+        return f"\\partial {of} / \\partial {by}"
+
+    def partial_of(self, of, by):
+        return f"\\frac{{\\partial {of}}}{{\\partial {by}}}"
+
+    def dE(self, by):
+        return f"\\frac{{\\partial E}}{{\\partial {by}}}"
+
+    def summed(self, index, lower, upper, body, product=False):
+        sign = "\\prod" if product else "\\sum"
+        return f"{sign}_{{{index}}} {body}" if upper is None else f"{sign}_{{{index}={lower}}}^{{{upper}}} {body}"
 
     @staticmethod
     def prose(text: str) -> str:

@@ -46,8 +46,8 @@ def _summarised(d: Derivation) -> bool:
 def _forward(d: Derivation, fmt: _Format):
     keys, cut = _shown_nodes(d, d.forward)
     rows = [(None, [fmt.expr(d.symbols[k]), fmt.expr(d.forward[k])]) for k in keys]
-    items = [("para", "The inputs are the first layer's activations; each layer's weighted sums "
-                      "z feed its activations a.")] if not isinstance(fmt, TextFormat) else []
+    items = [] if fmt.brief else [("para", "The inputs are the first layer's activations; each layer's weighted "
+                                           "sums z feed its activations a.")]
     items.append(("eqs", rows))
     if cut:
         items.append(("para", "(shown for the first and last node of each layer; the others are alike)"))
@@ -110,8 +110,7 @@ def _deltas(d: Derivation, fmt: _Format):
         items.append(("eqs", rows))
     if cut:
         items.append(("para", "(shown for the first and last node of each layer; the others are alike)"))
-    heading = "Error signals " + (fmt.name_of("delta = dE/dz", "δ = ∂E/∂z") if isinstance(fmt, TextFormat)
-                                  else "$\\delta = \\partial E / \\partial z$")
+    heading = "Error signals " + fmt.inline_math(f"{fmt.letter('delta')} = {fmt.inline_partial('E', 'z')}")
     return (heading, items)
 
 
@@ -153,9 +152,8 @@ def _gradients(d: Derivation, fmt: _Format):
     if skipped and not net.plain:           # skips, ties or a penalty: the general form below has each case
         items.append(("para", f"The other {skipped:,} parameters follow the general form below."))
     elif skipped:
-        general = fmt.name_of("dE/dwij[k] = deltaj[k+1]*ai[k]", "∂E/∂wij[k] = δj[k+1]·ai[k]") \
-            if isinstance(fmt, TextFormat) else \
-            "\\frac{\\partial E}{\\partial w_{ij}^{[k]}} = \\delta_{j}^{[k+1]} \\cdot a_{i}^{[k]}"
+        general = f"{fmt.partial(E, names.generic('w', 'ij', 'k'))} = " + fmt.product(
+            [names.generic("delta", "j", "k+1"), names.generic("a", "i", "k")])
         items.append(("para", f"The other {skipped:,} parameters follow the same form: {fmt.inline_math(general)}."))
     return ("Gradients, step by step", items)
 

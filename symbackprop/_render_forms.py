@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import _names as names
 from ._derivation import E, Derivation
-from ._formats import TextFormat, _Format
+from ._formats import _Format
 from ._general import general_form
 
 
@@ -29,65 +29,49 @@ def general(d: Derivation, fmt: _Format):
 
 def matrix(d: Derivation, fmt: _Format):
     """The matrix form, with this network's shapes and the terms its skips, ties and penalty add."""
-    net = d.network
-    text_fmt = isinstance(fmt, TextFormat)
-    t = "^T" if (text_fmt and fmt.ascii_only) else ("ᵀ" if text_fmt else "^{\\top}")
-    had = "(.)" if (text_fmt and fmt.ascii_only) else ("⊙" if text_fmt else "\\odot")
-    if text_fmt:
-        rule = [f"{fmt.greek('delta')}[k] = (W[k] {fmt.greek('delta')}[k+1]) {had} g'(z[k])",
-                f"{fmt.partial_sign}E/{fmt.partial_sign}W[k] = a[k] {fmt.greek('delta')}[k+1]{t}"]
-        rows = [(None, [r]) for r in rule]
-    else:
-        rows = [(None, ["\\delta^{[k]}", f"\\left(W^{{[k]}} \\delta^{{[k+1]}}\\right) {had} g'\\left(z^{{[k]}}\\right)"]),
-                (None, ["\\frac{\\partial E}{\\partial W^{[k]}}", f"a^{{[k]}} \\left(\\delta^{{[k+1]}}\\right){t}"])]
-    rows += _matrix_extras(net, fmt, t)
-    shapes = ", ".join(f"W[{k}] is {net.layers[k - 1]}×{net.layers[k]}" for k in range(1, net.depth))
-    vectors = ", ".join(f"a[{k}] and δ[{k}] have {n}" if k > 1 else f"a[1] = x has {n}"
+    net, V, m = d.network, fmt.indexed, fmt.inline_math
+    rows = [(None, [V("delta", "k"), _delta_rule(fmt, "k", "k+1", [])]),
+            (None, [fmt.dE(V("W", "k")), _outer(fmt, "k", "k+1")])]
+    rows += _matrix_extras(net, fmt)
+    shapes = ", ".join(f"{m(V('W', k))} is {m(f'{net.layers[k - 1]}{fmt.times}{net.layers[k]}')}"
+                       for k in range(1, net.depth))
+    vectors = ", ".join(f"{m(V('a', k))} and {m(V('delta', k))} have {n}" if k > 1 else f"{m(V('a', 1) + ' = x')} has {n}"
                         for k, n in enumerate(net.layers, start=1))
-    if not text_fmt:
-        shapes = shapes.replace("×", "$\\times$")
-        vectors = vectors.replace("δ", "$\\delta$")
-    elif fmt.ascii_only:
-        shapes, vectors = shapes.replace("×", "x"), vectors.replace("δ", "delta")
-    para = (f"With column vectors per layer and W[k] holding wij[k] in row i (the from-node) and "
-            f"column j (the to-node): {shapes}; {vectors} entries. g' is each layer's own activation derivative.")
+    para = (f"With column vectors per layer and {m(V('W', 'k'))} holding {m(fmt.expr(names.generic('w', 'ij', 'k')))} "
+            f"in row i (the from-node) and column j (the to-node): {shapes}; {vectors} entries. "
+            f"{m(chr(103) + chr(39))} is each layer's own activation derivative.")
     return ("Matrix form", [("eqs", rows), ("para", para)])
 
 
-def _matrix_extras(net, fmt: _Format, t: str) -> list:
+def _delta_rule(fmt: _Format, k, above, skipped: list) -> str:
+    """(W[k] δ[k+1] + the δ's of skips from k) ⊙ g'(z[k])."""
+    V = fmt.indexed
+    inside = " + ".join([f"{V('W', k)}{fmt.juxtapose}{V('delta', above)}"] + [V("delta", s) for s in skipped])
+    return f"{fmt.paren(inside)} {fmt.hadamard} {fmt.call(chr(103) + chr(39), V('z', k))}"
+
+
+def _outer(fmt: _Format, k, above) -> str:
+    """a[k] δ[k+1]ᵀ."""
+    return f"{fmt.indexed('a', k)}{fmt.juxtapose}{fmt.transpose(fmt.indexed('delta', above))}"
+
+
+def _matrix_extras(net, fmt: _Format) -> list:
     """The matrix form's extra terms: a skip's δ, a tied layer's gradient, the penalty's."""
-    text = isinstance(fmt, TextFormat)
-    d_, lam = (fmt.greek("delta"), "λ" if not getattr(fmt, "ascii_only", False) else "lambda") if text \
-        else ("\\delta", "\\lambda")
     rows, skipped_to = [], {}
     for k, s in net.skips:                  # every skip from layer s adds its δ to δ[s]
         if s > 1:
             skipped_to.setdefault(s, []).append(k)
     for s, above in sorted(skipped_to.items()):
-        if text:
-            lhs = f"{d_}[{s}]"
-            extra = "".join(f" + {d_}[{k}]" for k in above)
-            rhs = f"(W[{s}] {d_}[{s + 1}]{extra}) {'(.)' if fmt.ascii_only else '⊙'} g'(z[{s}])"
-        else:
-            lhs = f"\\delta^{{[{s}]}}"
-            extra = "".join(f" + \\delta^{{[{k}]}}" for k in above)
-            rhs = (f"\\left(W^{{[{s}]}} \\delta^{{[{s + 1}]}}{extra}\\right) "
-                   f"\\odot g'\\left(z^{{[{s}]}}\\right)")
-        rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
+        rows.append((None, [fmt.indexed("delta", s), _delta_rule(fmt, s, s + 1, above)]))
     grad = {}
     for k, m in net.ties:
-        grad.setdefault(m, []).append(f"(a[{k}] {d_}[{k + 1}]{t}){t}" if text
-                                      else f"\\left(a^{{[{k}]}} \\left(\\delta^{{[{k + 1}]}}\\right){t}\\right){t}")
+        grad.setdefault(m, []).append(fmt.transpose(_outer(fmt, k, k + 1)))
     for kind, _ in net.penalty:
-        sym = fmt.expr(net.penalty_symbol(kind))
+        lam = fmt.expr(net.penalty_symbol(kind))
         for m in range(1, net.depth):
             if m not in dict(net.ties):
-                w = f"W[{m}]" if text else f"W^{{[{m}]}}"
-                sign = f"sign({w})" if text else f"\\operatorname{{sign}}\\left({w}\\right)"
-                grad.setdefault(m, []).append(f"{sym} {w}" if kind == "l2" else f"{sym} {sign}")
+                w = fmt.indexed("W", m)
+                grad.setdefault(m, []).append(f"{lam}{fmt.juxtapose}{w if kind == 'l2' else fmt.call('sign', w)}")
     for m, extra in sorted(grad.items()):
-        own = f"a[{m}] {d_}[{m + 1}]{t}" if text else f"a^{{[{m}]}} \\left(\\delta^{{[{m + 1}]}}\\right){t}"
-        lhs = f"{fmt.partial_sign}E/{fmt.partial_sign}W[{m}]" if text else f"\\frac{{\\partial E}}{{\\partial W^{{[{m}]}}}}"
-        rhs = " + ".join([own] + extra)
-        rows.append((None, [f"{lhs} = {rhs}"] if text else [lhs, rhs]))
+        rows.append((None, [fmt.dE(fmt.indexed("W", m)), " + ".join([_outer(fmt, m, m + 1)] + extra)]))
     return rows

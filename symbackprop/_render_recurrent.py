@@ -11,10 +11,6 @@ from ._elman import flows
 from ._rnn import E, RNNDerivation, expandable
 from ._timed import GenericStep, parse_name, sym
 
-def _is_text(fmt) -> bool:
-    return isinstance(fmt, TextFormat)
-
-
 def _shown_steps(T: int) -> list:
     """Time steps listed in full: all of them up to 4, else 1, 2, T−1, T."""
     return list(range(1, T + 1)) if T <= 4 else [1, 2, T - 1, T]
@@ -135,43 +131,29 @@ def _gradient_section(d: RNNDerivation, fmt):
 
 
 def _summary_section(d: RNNDerivation, fmt):
-    net = d.network
-    if _is_text(fmt):
-        a = fmt.ascii_only
-        S = "sum_t " if a else "Σ_t "
-        dd = "delta" if a else "δ"
-        pd = "d" if a else "∂"
-        m = "*" if a else "·"
-        lines = [f"{pd}E/{pd}uij = {S}xi<t>{m}{dd}j<t>", f"{pd}E/{pd}wij = {S}hi<t-1>{m}{dd}j<t>",
-                 f"{pd}E/{pd}vij = {S}hi<t>{m}{pd}E/{pd}oj<t>"]
-        if net.bias:
-            lines += [f"{pd}E/{pd}bj = {S}{dd}j<t>", f"{pd}E/{pd}cj = {S}{pd}E/{pd}oj<t>"]
-        rows = [(None, [line]) for line in lines]
-        hadamard, tr = ("(.)", "^T") if a else ("⊙", "ᵀ")
-        matrix = [f"{dd}<t> = g'(s<t>) {hadamard} (V {pd}E/{pd}o<t> + W {dd}<t+1>)",
-                  f"{pd}E/{pd}W = {S}h<t-1> {dd}<t>{tr},   {pd}E/{pd}U = {S}x<t> {dd}<t>{tr},   "
-                  f"{pd}E/{pd}V = {S}h<t> ({pd}E/{pd}o<t>){tr}"]
-        mrows = [(None, [line]) for line in matrix]
-    else:
-        tt = "^{\\langle t \\rangle}"
-        t1 = "^{\\langle t-1 \\rangle}"
-        S = "\\sum_{t=1}^{" + str(net.steps) + "} "
-        rows = [(None, ["\\frac{\\partial E}{\\partial u_{ij}}", f"{S}x_{{i}}{tt} \\delta_{{j}}{tt}"]),
-                (None, ["\\frac{\\partial E}{\\partial w_{ij}}", f"{S}h_{{i}}{t1} \\delta_{{j}}{tt}"]),
-                (None, ["\\frac{\\partial E}{\\partial v_{ij}}", f"{S}h_{{i}}{tt} \\frac{{\\partial E}}{{\\partial o_{{j}}{tt}}}"])]
-        if net.bias:
-            rows += [(None, ["\\frac{\\partial E}{\\partial b_{j}}", f"{S}\\delta_{{j}}{tt}"]),
-                     (None, ["\\frac{\\partial E}{\\partial c_{j}}", f"{S}\\frac{{\\partial E}}{{\\partial o_{{j}}{tt}}}"])]
-        mrows = [(None, [f"\\delta{tt}", f"g'\\left(s{tt}\\right) \\odot \\left(V \\frac{{\\partial E}}{{\\partial o{tt}}}"
-                                         f" + W \\delta^{{\\langle t+1 \\rangle}}\\right)"]),
-                 (None, ["\\frac{\\partial E}{\\partial W}", f"{S}h{t1} \\left(\\delta{tt}\\right)^{{\\top}}"])]
-    shapes = (f"U is {net.inputs}×{net.hidden}, W is {net.hidden}×{net.hidden}, V is {net.hidden}×{net.outputs}, "
-              "rows the from-node and columns the to-node, as in uij, wij, vij; "
-              f"{fmt.greek('delta')}<T+1> = 0.")
-    if not _is_text(fmt):
-        shapes = shapes.replace("×", "$\\times$").replace("<T+1>", "$^{\\langle T+1 \\rangle}$")
-    elif fmt.ascii_only:
-        shapes = shapes.replace("×", "x")
+    net, T = d.network, d.network.steps
+    G = lambda name: fmt.expr(GenericStep(name))                          # noqa: E731
+    over_time = lambda body: fmt.summed("t", 1, T, body)                  # noqa: E731
+    dE_do = fmt.dE(G("oj<t>"))
+    rows = [(None, [fmt.dE(G("uij")), over_time(fmt.mul.join([G("xi<t>"), G("deltaj<t>")]))]),
+            (None, [fmt.dE(G("wij")), over_time(fmt.mul.join([G("hi<t-1>"), G("deltaj<t>")]))]),
+            (None, [fmt.dE(G("vij")), over_time(fmt.mul.join([G("hi<t>"), dE_do]))])]
+    if net.bias:
+        rows += [(None, [fmt.dE(G("bj")), over_time(G("deltaj<t>"))]), (None, [fmt.dE(G("cj")), over_time(dE_do)])]
+    V, J = fmt.indexed, fmt.juxtapose
+    delta = lambda t: V("delta", t, time=True)                            # noqa: E731
+    dE_dO = fmt.dE(V("o", "t", time=True))
+    inside = f"V{J}{dE_dO} + W{J}{delta('t+1')}"
+    mrows = [(None, [delta("t"), f"{fmt.call(chr(103) + chr(39), V('s', 't', time=True))} {fmt.hadamard} "
+                                 f"{fmt.paren(inside)}"])]
+    for M, v, err in (("W", V("h", "t-1", time=True), delta("t")), ("U", V("x", "t", time=True), delta("t")),
+                      ("V", V("h", "t", time=True), dE_dO)):
+        mrows.append((None, [fmt.dE(M), over_time(f"{v}{J}{fmt.transpose(err)}")]))
+    m = fmt.inline_math
+    shapes = (f"{m('U')} is {m(f'{net.inputs}{fmt.times}{net.hidden}')}, {m('W')} is "
+              f"{m(f'{net.hidden}{fmt.times}{net.hidden}')}, {m('V')} is {m(f'{net.hidden}{fmt.times}{net.outputs}')}, "
+              f"rows the from-node and columns the to-node, as in {m(G('uij'))}, {m(G('wij'))}, {m(G('vij'))}; "
+              f"{m(delta('T+1') + ' = 0')}.")
     return ("Summary: general and matrix form", [("eqs", rows), ("para", "In matrix form:"), ("eqs", mrows),
                                                  ("para", shapes)])
 
@@ -179,33 +161,23 @@ def _summary_section(d: RNNDerivation, fmt):
 def _vanishing_section(d: RNNDerivation, fmt):
     net = d.network
     g = "g'" if net.activation.name == "g" else f"{net.activation.name}'"
-    if _is_text(fmt):
-        a = fmt.ascii_only
-        pd, m = ("d", "*") if a else ("∂", "·")
-        rows = [(None, [f"{pd}hj<t>/{pd}hi<t-1> = {g}(sj<t>){m}wij"]),
-                (None, [f"{pd}h<T>/{pd}h<t> = product over r = t+1 … T of diag({g}(s<r>)) W" + ("^T" if a else "ᵀ")])]
-    else:
-        rows = [(None, ["\\frac{\\partial h_{j}^{\\langle t \\rangle}}{\\partial h_{i}^{\\langle t-1 \\rangle}}",
-                        f"{g}\\left(s_{{j}}^{{\\langle t \\rangle}}\\right) \\cdot w_{{ij}}"]),
-                (None, ["\\frac{\\partial h^{\\langle T \\rangle}}{\\partial h^{\\langle t \\rangle}}",
-                        f"\\prod_{{r=t+1}}^{{T}} \\operatorname{{diag}}\\left({g}\\left(s^{{\\langle r \\rangle}}\\right)"
-                        f"\\right) W^{{\\top}}"])]
-    bound = {"tanh": "tanh' ≤ 1", "sigmoid": "σ' ≤ 1/4"}.get(net.activation.name)
-    why = (f" Here {bound}, so unless the weights are large the factors are small." if bound else "")
-    if bound and not _is_text(fmt):
-        why = why.replace("tanh' ≤ 1", "$\\tanh' \\le 1$").replace("σ' ≤ 1/4", "$\\sigma' \\le 1/4$")
-    elif bound and fmt.ascii_only:
-        why = why.replace("σ'", "sigmoid'").replace("≤", "<=")
-    text = ("A step back in time multiplies the error by one factor of w·g' per path. Reaching from step T back to "
-            "step t multiplies T − t of them, so over long sequences the product shrinks towards zero when the factors "
-            "are below 1 (vanishing gradients: early steps barely learn) and grows without bound when they are above 1 "
-            f"(exploding gradients).{why} With numbers, eval --report prints the size of each step's ∂E/∂h<t> "
-            "and of this product.")
-    if not _is_text(fmt):
-        text = text.replace("w·g'", "$w \\cdot g'$").replace("T − t", "$T - t$").replace(
-            "∂E/∂h<t>", "$\\partial E / \\partial h^{\\langle t \\rangle}$").replace("eval --report", "\\texttt{eval --report}")
-    elif fmt.ascii_only:
-        text = text.replace("·", "*").replace("−", "-").replace("∂", "d")
+    V, m = fmt.indexed, fmt.inline_math
+    G = lambda name: GenericStep(name)                                    # noqa: E731
+    local = fmt.mul.join([fmt.call(g, fmt.expr(G("sj<t>"))), fmt.expr(G("wij"))])
+    product = f"{fmt.call('diag', fmt.call(g, V('s', 'r', time=True)))}{fmt.juxtapose}{fmt.transpose('W')}"
+    rows = [(None, [fmt.partial(G("hj<t>"), G("hi<t-1>")), local]),
+            (None, [fmt.inline_partial(V("h", "T", time=True), V("h", "t", time=True)) if fmt.brief else
+                    fmt.partial_of(V("h", "T", time=True), V("h", "t", time=True)),
+                    fmt.summed("r", "t+1", "T", product, product=True)])]
+    bound = {"tanh": ("tanh'", "1"), "sigmoid": (fmt.name_of("sigmoid'", "σ'"), "1/4")}.get(net.activation.name)
+    why = f" Here {m(f'{fmt.fname(bound[0])} {fmt.le} {bound[1]}')}, so unless the weights are large the factors are small." \
+        if bound else ""
+    text = (f"A step back in time multiplies the error by one factor of {m(fmt.mul.join(['w', fmt.fname(g)]))} per path. "
+            f"Reaching from step T back to step t multiplies {m(f'T {fmt.minus} t')} of them, so over long sequences "
+            "the product shrinks towards zero when the factors are below 1 (vanishing gradients: early steps barely "
+            f"learn) and grows without bound when they are above 1 (exploding gradients).{why} Evaluated with numbers, "
+            f"the size of each step's {m(fmt.inline_partial('E', V('h', 't', time=True)))} and of this product show "
+            "which of the two happens.")
     return ("Vanishing and exploding gradients", [("eqs", rows), ("para", text)])
 
 
