@@ -246,10 +246,27 @@ def _jax(W, b, X, T):
     return run
 
 
+# ---------------------------------------------------------------- 5. notebook display
+def notebook_display(rounds: int = 5) -> str:
+    """What Jupyter does with a derivation: repr and _repr_markdown_ (issue 13: under 2 s, under 200 KB)."""
+    import symbackprop as sb
+    rows = []
+    for spec in ("2-3-1", "784-128-10"):
+        d = sb.derive(spec)
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            shown = repr(d) + d._repr_markdown_()
+            times.append(time.perf_counter() - t0)
+        rows.append((spec, f"{statistics.median(times) * 1000:.1f} ms", f"{len(shown.encode()):,} bytes"))
+    return ("### 5. Notebook display: `repr(d)` and `d._repr_markdown_()`\n\n"
+            + table(("network", "display time (median)", "what the notebook stores"), rows) + "\n")
+
+
 def main() -> None:
     start = time.perf_counter()
     print(f"## symbackprop benchmark\n\nMachine: {machine()}\n")
-    for section in (derivation, compiled, cost_table, peers):
+    for section in (derivation, compiled, cost_table, peers, notebook_display):
         print(section(), flush=True)
     print(f"Total benchmark time: {time.perf_counter() - start:.0f} s")
 
