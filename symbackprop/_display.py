@@ -42,7 +42,7 @@ class Displays:
         (a notebook keeps what it shows)."""
         if self.network.n_parameters <= views.MAX_SHOWN_WHOLE:
             return self.to_markdown()
-        from ._formats import MarkdownFormat
+        from ._formats_tex import MarkdownFormat
         return views.derivation_summary(self, MarkdownFormat(), E)
 
     def __repr__(self) -> str:

@@ -1,6 +1,7 @@
-"""The network as a TikZ picture, and the complete LaTeX document around a derivation.
+"""The network as a TikZ picture, and the complete LaTeX documents around a drawing or a derivation.
 
-Formatting only: sizes come from the network, equations from the renderers.
+Formatting only: where things go comes from the layout (``_layout.py``), equations
+from the renderers.
 
 >>> from symbackprop._spec import from_spec
 >>> "\\\\begin{tikzpicture}" in tikz(from_spec("2-3-1"))
@@ -8,13 +9,7 @@ True
 """
 from __future__ import annotations
 
-from ._names import latex_name, plain, Parts
-from ._network import Network
-
-#: layers wider than this are drawn as their first nodes, a vertical ellipsis and the last node
-MAX_DRAWN = 6
-#: edges are labelled with their weights when the network has at most this many
-MAX_LABELLED = 12
+from ._layout import MAX_DRAWN, MAX_LABELLED, Layout, layout  # noqa: F401 (MAX_*: the drawing's limits)
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -22,65 +17,92 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{tikz}
 \allowdisplaybreaks
 """
+#: a drawing alone: the standalone class crops the page to the picture
+DRAWING_PREAMBLE = r"""\documentclass[tikz,border=4pt]{standalone}
+\usepackage{amsmath,amssymb}
+"""
+
+STYLES = {
+    "neuron": r"neuron/.style={circle,draw,minimum size=9mm,inner sep=1pt,font=\small}",
+    "bias": r"bias/.style={circle,draw,densely dashed,minimum size=6mm,inner sep=1pt,font=\small}",
+    "state": r"state/.style={rectangle,rounded corners,draw,minimum width=13mm,minimum height=8mm,font=\small}",
+    "weight": r"weight/.style={font=\scriptsize,inner sep=1pt,fill=white}",
+}
+_STYLE_OF = {"neuron": "neuron", "bias": "bias", "state": "state"}
 
 
-def _drawn(n: int) -> list:
-    """Node numbers drawn for a layer of n, with None for the ellipsis."""
-    if n <= MAX_DRAWN:
-        return list(range(1, n + 1))
-    return [1, 2, 3, None, n]
+def _at(x: float, y: float) -> str:
+    return f"({x:.2f},{y:.2f})"
 
 
-def tikz(net: Network) -> str:
-    """A tikzpicture: layers left to right, nodes j[k] as in the seed's figure, weights on edges."""
-    L = net.depth
-    labelled = net.n_weights <= MAX_LABELLED
-    dx, dy = (5.0, 2.2) if labelled else (2.6, 1.1)
-    dx = min(dx, 12.0 / max(L - 1, 1))    # the layers span at most 12 cm: with the x and a labels, it fits the page
-    bottom = -max(len(_drawn(n)) - 1 for n in net.layers) * dy / 2 - 0.9
-    lines = [r"\begin{tikzpicture}[>=stealth,",
-             r"  neuron/.style={circle,draw,minimum size=9mm,inner sep=1pt,font=\small},",
-             r"  weight/.style={font=\scriptsize,inner sep=1pt}]"]
-    positions = {}
-    for k, n in enumerate(net.layers, start=1):
-        drawn = _drawn(n)
-        top = (len(drawn) - 1) * dy / 2
-        for row, j in enumerate(drawn):
-            y = top - row * dy
-            x = (k - 1) * dx
-            if j is None:
-                lines.append(rf"  \node at ({x:.2f},{y:.2f}) {{$\vdots$}};")
-                continue
-            positions[(k, j)] = (x, y)
-            lines.append(rf"  \node[neuron] (n{k}_{j}) at ({x:.2f},{y:.2f}) {{{j}[{k}]}};")
-            if k == 1:
-                lines.append(rf"  \draw[<-] (n{k}_{j}) -- ++(-1.3,0) node[left] {{${latex_name(plain(Parts('x', (j,))))}$}};")
-            if k == L:
-                out = latex_name(plain(Parts("a", (j,), L)))
-                lines.append(rf"  \draw[->] (n{k}_{j}) -- ++(1.3,0) node[right] {{${out}$}};")
-        caption = f"L{k}" + (f" ({n} nodes)" if n > MAX_DRAWN else "")
-        lines.append(rf"  \node[font=\small] at ({(k - 1) * dx:.2f},{bottom:.2f}) {{{caption}}};")
-    ties = dict(net.ties)
-    for k in range(1, L):
-        for (kk, i) in [p for p in positions if p[0] == k]:
-            for (k2, j) in [p for p in positions if p[0] == k + 1]:
-                edge = rf"  \draw[->] (n{k}_{i}) -- (n{k + 1}_{j})"
-                if labelled:
-                    # near the source, where a node's edges fan out: labels along their own edge;
-                    # a tied layer's edge carries the weight it shares, W[m] transposed
-                    w = latex_name(plain(Parts("w", (j, i), ties[k]) if k in ties else Parts("w", (i, j), k)))
-                    edge += rf" node[weight,sloped,above,pos=0.2] {{${w}$}}"
-                lines.append(edge + ";")
-    for k, s in net.skips:                 # a skip: node j of layer s into node j of layer k, arched over
-        for (_, j) in [p for p in positions if p[0] == s and (k, p[1]) in positions]:
-            lines.append(rf"  \draw[->,dashed] (n{s}_{j}) to[bend left=25] node[weight,above] {{$+$}} (n{k}_{j});")
+def _node(n, extra: str = "") -> str:
+    """One node as TikZ; ``extra`` adds styles (a highlight)."""
+    style = {"neuron": "neuron", "bias": "bias", "state": "state", "dots": "", "input": "anchor=east",
+             "output": "anchor=west", "text": "font=\\small"}[n.kind]
+    if n.id.startswith("note"):
+        style = "font=\\scriptsize,anchor=west"
+    style = ",".join(s for s in (style, extra) if s)
+    return rf"\node[{style}] ({n.id}) at {_at(n.x, n.y)} {{{n.latex}}};" if not extra else \
+        rf"\node[{style}] at {_at(n.x, n.y)} {{{n.latex}}};"
+
+
+def _line(e, extra: str = "") -> str:
+    style = ",".join(s for s in ("->", "dashed" if e.kind == "skip" else "", extra) if s)
+    if e.bend:
+        return rf"\draw[{style}] ({e.source}) to[bend left={e.bend:g}] ({e.target});"
+    return rf"\draw[{style}] ({e.source}) -- ({e.target});"
+
+
+def _label(e, extra: str = "") -> str:
+    lab = e.label
+    where = "rotate=" + f"{lab.angle:.1f}" if lab.anchor == "center" else "anchor=" + lab.anchor
+    if lab.anchor == "center" and abs(lab.angle) < 0.05:
+        where = ""
+    style = ",".join(s for s in ("weight", where, extra) if s)
+    return rf"\node[{style}] at {_at(lab.x, lab.y)} {{{lab.latex}}};"
+
+
+def picture(lay: Layout, options: str = "", extra=()) -> str:
+    """The tikzpicture of a layout: nodes, then edges, then the labels on top; ``extra``: more lines
+    at the end (a slide's highlights)."""
+    kinds = {n.kind for n in lay.nodes}
+    styles = [STYLES[k] for k in ("neuron", "bias", "state") if k in kinds] + [STYLES["weight"]]
+    lines = [r"\begin{tikzpicture}[>=stealth," + (options + "," if options else "")]
+    lines += ["  " + s + "," for s in styles[:-1]] + ["  " + styles[-1] + "]"]
+    if lay.note:
+        lines.append(f"  % {lay.note}")
+    lines += ["  " + _node(n) for n in lay.nodes]
+    lines += ["  " + _line(e) for e in lay.edges]
+    lines += ["  " + _label(e) for e in lay.edges if e.label is not None]
+    lines += ["  " + line for line in extra]
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
 
 
-def standalone_drawing(net: Network) -> str:
-    return (PREAMBLE + "\\begin{document}\n\\begin{center}\n" + tikz(net)
-            + "\\end{center}\n\\end{document}\n")
+def highlight(lay: Layout, edges=(), nodes=(), style: str = "hl") -> list:
+    """TikZ lines that draw the given edges (ids) and nodes (ids) again, in ``style``, over the picture."""
+    out = []
+    for e in lay.edges:
+        if e.id in edges:
+            out.append(_line(e, style))
+    for e in lay.edges:
+        if e.id in edges and e.label is not None:
+            out.append(_label(e, style + " label"))
+    for n in lay.nodes:
+        if n.id in nodes:
+            out.append(_node(n, style + (" node" if n.kind in _STYLE_OF else " text")))
+    return out
+
+
+def tikz(net, bias: bool | None = None) -> str:
+    """A tikzpicture: layers left to right, nodes j[k] as in the seed's figure, weights on edges
+    (an RNN: unrolled, as ``rnn_tikz``); ``bias`` (default: the network's) draws the bias nodes."""
+    return picture(layout(net, bias))
+
+
+def standalone_drawing(net, bias: bool | None = None) -> str:
+    """The drawing alone, as a document cropped to it (the standalone class)."""
+    return DRAWING_PREAMBLE + "\\begin{document}\n" + tikz(net, bias) + "\\end{document}\n"
 
 
 def standalone_document(d, body: str) -> str:
@@ -105,47 +127,13 @@ def standalone_document(d, body: str) -> str:
 
 
 # ---------------------------------------------------------------- recurrent networks
-def _steps_drawn(T: int) -> list:
-    """Time steps drawn: all up to 5, else 1, 2, 3, an ellipsis (None) and T."""
-    return list(range(1, T + 1)) if T <= 5 else [1, 2, 3, None, T]
-
-
-def rnn_tikz(net) -> str:
+def rnn_tikz(net, bias: bool | None = None) -> str:
     """The recurrent network unrolled: one column per step, x<t> below, h<t> in the middle, y<t> above."""
-    dx = 2.3
-    lines = [r"\begin{tikzpicture}[>=stealth,",
-             r"  state/.style={rectangle,rounded corners,draw,minimum width=13mm,minimum height=8mm,font=\small},",
-             r"  weight/.style={font=\scriptsize,inner sep=1pt}]"]
-    sizes = {"x": net.inputs, "h": net.hidden, "y": net.outputs}
-    lines.append(r"  \node[state] (h0) at (0,0) {$h^{\langle 0 \rangle}$};")
-    previous = "h0"
-    for n, t in enumerate(_steps_drawn(net.steps), start=1):
-        x = n * dx
-        if t is None:
-            lines.append(rf"  \node (dots) at ({x:.2f},0) {{$\cdots$}};")
-            lines.append(rf"  \draw[->] ({previous}) -- (dots) node[weight,midway,above] {{$W$}};")
-            previous = "dots"
-            continue
-        for kind, y in (("x", -1.8), ("h", 0.0), ("y", 1.8)):
-            lines.append(rf"  \node[state] ({kind}{t}) at ({x:.2f},{y:.2f}) "
-                         rf"{{${kind}^{{\langle {t} \rangle}}$}};")
-        lines.append(rf"  \draw[->] (x{t}) -- (h{t}) node[weight,midway,right] {{$U$}};")
-        lines.append(rf"  \draw[->] (h{t}) -- (y{t}) node[weight,midway,right] {{$V$}};")
-        lines.append(rf"  \draw[->] ({previous}) -- (h{t}) node[weight,midway,above] {{$W$}};")
-        previous = f"h{t}"
-    right = len(_steps_drawn(net.steps)) * dx + 0.9
-    for kind, y in (("x", -1.8), ("h", 0.0), ("y", 1.8)):
-        word = {"x": "input", "h": "hidden", "y": "output"}[kind]
-        n = sizes[kind]
-        word += "" if kind == "h" or n == 1 else "s"
-        lines.append(rf"  \node[font=\scriptsize,anchor=west] at ({right:.2f},{y:.2f}) {{{n} {word}}};")
-    lines.append(r"\end{tikzpicture}")
-    return "\n".join(lines) + "\n"
+    return picture(layout(net, bias))
 
 
-def standalone_rnn_drawing(net) -> str:
-    return (PREAMBLE + "\\begin{document}\n\\begin{center}\n" + rnn_tikz(net)
-            + "\\end{center}\n\\end{document}\n")
+def standalone_rnn_drawing(net, bias: bool | None = None) -> str:
+    return standalone_drawing(net, bias)
 
 
 def standalone_rnn_document(d, body: str) -> str:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import sympy
 
-from ._formats import LatexFormat, MarkdownFormat, TextFormat, _Format
+from ._beamer import render_beamer
+from ._formats import TextFormat, _Format
+from ._formats_tex import LatexFormat, MarkdownFormat
 from ._derivation import E, Derivation, WeightStep
 from ._render_forms import general, matrix
 from . import _names as names
@@ -216,4 +218,4 @@ def render_markdown(d: Derivation) -> str:
     return walk(d, MarkdownFormat())
 
 
-Derivation.writers.update(text=render_text, latex=render_latex, markdown=render_markdown)
+Derivation.writers.update(text=render_text, latex=render_latex, markdown=render_markdown, beamer=render_beamer)

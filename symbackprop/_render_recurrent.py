@@ -6,7 +6,9 @@ import json
 from . import _names as names
 from ._document import standalone_rnn_document
 from ._printing import plain
-from ._formats import LatexFormat, MarkdownFormat, TextFormat
+from ._beamer import render_beamer
+from ._formats import TextFormat
+from ._formats_tex import LatexFormat, MarkdownFormat
 from ._elman import flows
 from ._rnn import E, RNNDerivation, expandable
 from ._timed import GenericStep, parse_name, sym
@@ -169,7 +171,7 @@ def _vanishing_section(d: RNNDerivation, fmt):
             (None, [fmt.inline_partial(V("h", "T", time=True), V("h", "t", time=True)) if fmt.brief else
                     fmt.partial_of(V("h", "T", time=True), V("h", "t", time=True)),
                     fmt.summed("r", "t+1", "T", product, product=True)])]
-    bound = {"tanh": ("tanh'", "1"), "sigmoid": (fmt.name_of("sigmoid'", "σ'"), "1/4")}.get(net.activation.name)
+    bound = {"tanh": ("tanh'", "1"), "sigmoid": (fmt.letter("sigma") + "'", "1/4")}.get(net.activation.name)
     why = f" Here {m(f'{fmt.fname(bound[0])} {fmt.le} {bound[1]}')}, so unless the weights are large the factors are small." \
         if bound else ""
     text = (f"A step back in time multiplies the error by one factor of {m(fmt.mul.join(['w', fmt.fname(g)]))} per path. "
@@ -234,4 +236,5 @@ RNNDerivation.writers.update(
     text=lambda d, ascii_only=False: walk_rnn(d, TextFormat(ascii_only)),
     latex=render_latex,
     markdown=lambda d: walk_rnn(d, MarkdownFormat()),
+    beamer=render_beamer,
     json=render_json)

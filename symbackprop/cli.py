@@ -16,8 +16,9 @@ from ._derivation import MAX_EXPANDED
 from ._errors import OutputError, ParseError, SymbackpropError
 from ._files import read_text, write_atomic
 from ._kinds import kind_of
-from ._report import check_text, cost_text
+from ._report import cost_text
 from ._spec import from_spec
+from ._svg import svg
 from ._values import read_values_file
 from ._verify import Sampler, decide
 
@@ -52,11 +53,8 @@ def _emit(text: str, output: str | None) -> None:
 PROGRESS_FROM = 20_000
 
 
-class _Silent(contextlib.AbstractContextManager):
+class _Silent:
     """No progress bar: a progress bar's interface, doing nothing."""
-
-    def __exit__(self, *exc):
-        return False
 
     def update(self, n):
         pass
@@ -65,7 +63,7 @@ class _Silent(contextlib.AbstractContextManager):
 def _progress(net, quiet: bool, stages: int, label: str):
     """click's progress bar on stderr for long runs; silent for small ones, pipes and --quiet."""
     if quiet or net.n_parameters < PROGRESS_FROM or not sys.stderr.isatty():
-        return _Silent()
+        return contextlib.nullcontext(_Silent())
     return click.progressbar(length=stages, label=label, file=sys.stderr)
 
 
@@ -92,8 +90,8 @@ def cli():
 @spec_options
 @click.option("--weight", "weights", multiple=True, metavar="NAME",
               help="Show the steps for this weight or bias only (repeatable), e.g. w11[2].")
-@click.option("--format", "fmt", type=click.Choice(["text", "latex", "markdown", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "latex", "markdown", "json", "beamer"]), default="text",
+              show_default=True, help="beamer: slides, a complete document, each path of a weight lit up in turn.")
 @click.option("--ascii", "ascii_only", is_flag=True, help="Text in ASCII: delta, eta, dE/dw, *.")
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
 @click.option("--prove", is_flag=True,
@@ -196,7 +194,7 @@ def check_cmd(spec, activation, loss, bias, samples, seed, batch, truncate):
     """
     net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     report = kind_of(net).check(net, samples, seed, batch, truncate)
-    click.echo(check_text(report), nl=False)
+    click.echo(str(report), nl=False)
     if not report:
         click.get_current_context().exit(1)
 
@@ -218,26 +216,28 @@ def cost_cmd(spec, activation, loss, bias, batch, repeat):
     net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     kind = kind_of(net)
     if kind.cost is None:
-        raise BadInput(f"cost compares backprop with one derivative per weight for feedforward networks; for a "
-                       f"{'recurrent ' if kind.name == 'rnn' else ''}network of kind {kind.name} use eval or check")
+        raise BadInput(f"cost is for feedforward networks; for a network of kind {kind.name} use eval or check")
     rows = kind.cost(net, batch=batch, repeat=repeat)
     click.echo(cost_text(net, batch, rows), nl=False)
 
 
 @cli.command(name="draw")
 @spec_options
-@click.option("--standalone", is_flag=True, help="A complete LaTeX document, not just the tikzpicture.")
+@click.option("--standalone", is_flag=True, help="A cropped LaTeX figure (standalone class), not just the tikzpicture.")
+@click.option("--format", "fmt", type=click.Choice(["tikz", "svg"]), default="tikz", show_default=True)
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-def draw_cmd(spec, activation, loss, bias, standalone, output):
-    """The network as a TikZ picture: layers left to right, nodes j[k], weights on the edges.
+def draw_cmd(spec, activation, loss, bias, standalone, fmt, output):
+    """The network as a TikZ picture (or SVG): layers left to right, nodes j[k], weights on the edges.
 
     \b
     Examples:
-      symbackprop draw 2-3-1
+      symbackprop draw 2-3-1 --bias
       symbackprop draw 784-128-10 --standalone -o net.tex
     """
     net = from_spec(spec, activation=activation, loss=loss, bias=bias)
-    _emit(kind_of(net).draw(net, standalone), output)
+    if fmt == "svg" and standalone:
+        raise BadInput("--standalone goes with --format tikz (an SVG is complete as it is)")
+    _emit(svg(net) if fmt == "svg" else kind_of(net).draw(net, standalone), output)
 
 
 @cli.command(name="verify")

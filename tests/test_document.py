@@ -24,6 +24,10 @@ def _compile(tmp_path, name, tex):
     if PDFLATEX is None:
         pytest.skip("pdflatex is not installed (apt-get install texlive-latex-base "
                     "texlive-latex-recommended texlive-pictures); .ci/run installs it")
+    if "{standalone}" in tex and subprocess.run(["kpsewhich", "standalone.cls"], capture_output=True,
+                                                  text=True).stdout.strip() == "":
+        pytest.skip("the standalone class is not installed (apt-get install texlive-latex-extra); "
+                    ".ci/run installs it")
     (tmp_path / f"{name}.tex").write_text(tex, encoding="utf-8")
     run = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -1,0 +1,232 @@
+"""The pieces of a beamer deck (``_beamer.py``): preamble, the scaled drawing with its overlays,
+boxed terms packed into lines, the forward-pass frames and a recurrent weight's frame."""
+from __future__ import annotations
+
+import re
+
+from ._document import highlight, picture
+from ._rnn import E
+from ._timed import parse_name, sym
+
+PREAMBLE = r"""\documentclass[aspectratio=169,11pt]{beamer}
+\usepackage{amsmath,amssymb}
+\usepackage{tikz}
+\setbeamertemplate{navigation symbols}{}
+\definecolor{hl}{RGB}{204,40,40}
+\definecolor{dl}{RGB}{30,90,200}
+\tikzset{hl/.style={draw=hl,line width=1.6pt},hl label/.style={text=hl},
+  hl node/.style={draw=hl,line width=1.6pt,text=hl,fill=hl!8},hl text/.style={text=hl},
+  dl/.style={draw=dl,line width=1.6pt},dl label/.style={text=dl},
+  dl node/.style={draw=dl,line width=1.6pt,text=dl,fill=dl!8},dl text/.style={text=dl}}
+% \pathbox{n}{colour}{math}: boxed in the colour on overlay n, an invisible box of the same size elsewhere
+\newcommand{\pathbox}[3]{\alt<#1>{\fcolorbox{#2}{#2!8}{$\displaystyle #3$}}{\fcolorbox{white}{white}{$\displaystyle #3$}}}
+"""
+#: a line of the equation holds about this many characters of visible math (16:9, \footnotesize)
+LINE = 68
+#: the forward pass: at most this many lines a frame
+FORWARD_LINES = 8
+
+
+def pathbox(overlay: int, math: str, colour: str = "hl") -> str:
+    return f"\\pathbox{{{overlay}}}{{{colour}}}{{{math}}}"
+
+
+def _group(s: str, i: int) -> int:
+    """The index just past the brace group that opens at s[i]."""
+    depth = 0
+    for n in range(i, len(s)):
+        depth += (s[n] == "{") - (s[n] == "}")
+        if depth == 0:
+            return n + 1
+    return len(s)
+
+
+def _width(term: str) -> float:
+    """About how wide a term prints, in characters: a fraction as its wider half, a script at 0.7."""
+    s = re.sub(r"\\pathbox\{\d+\}\{[a-z]+\}", "", term)
+    out, i = 0.0, 0
+    while i < len(s):
+        if s.startswith("\\frac", i):
+            a_end = _group(s, i + 5)
+            b_end = _group(s, a_end)
+            out += max(_width(s[i + 6:a_end - 1]), _width(s[a_end + 1:b_end - 1])) + 0.6
+            i = b_end
+        elif s[i] in "_^" and i + 1 < len(s) and s[i + 1] == "{":
+            end = _group(s, i + 1)
+            out += 0.7 * _width(s[i + 2:end - 1])
+            i = end
+        elif s[i] == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            word = m.group(1)
+            out += {"cdot": 1.0, "left": 0, "right": 0, "langle": 0.5, "rangle": 0.5, "quad": 2}.get(word, 1.0)
+            i += len(m.group(0))
+        else:
+            out += 0 if s[i] in "{} " else 1.6 if s[i] in "+-=" else 1.0
+            i += 1
+    return out
+
+
+def packed(lhs: str, terms: list, overlay: int | None = None, line_width: float | None = None) -> list:
+    """Rows of an align*: ``lhs &= t1 + t2 …``, a new line (\\quad +) when one is full; with
+    ``overlay``, the right sides appear on that overlay only."""
+    rows, line, used = [], [], 0
+    for term in terms:
+        w = _width(term)
+        if line and used + w > (line_width or LINE):
+            rows.append(line)
+            line, used = [], 0
+        line.append(term)
+        used += w + 2
+    rows.append(line)
+    out = []
+    for n, line in enumerate(rows):
+        op, body = ("= ", " + ".join(line)) if n == 0 else ("\\quad + ", " + ".join(line))
+        out.append(f"{lhs} &{op}{body}" if overlay is None else f"{lhs} & \\uncover<{overlay}>{{{op}{body}}}")
+    return out
+
+
+def drawing(lay, width: float, height: float, highlights=()) -> str:
+    """The layout's picture scaled to fit ``width`` × ``height`` cm; highlights: (overlay, style,
+    edge ids, node ids), each drawn over the picture on its overlay only."""
+    x0, y0, x1, y1 = lay.bbox()
+    scale = min(1.0, width / (x1 - x0), height / (y1 - y0))
+    extra = []
+    for overlay, style, edges, nodes in highlights:
+        lines = highlight(lay, edges, nodes, style)
+        if lines:
+            extra.append(f"\\only<{overlay}>{{%")
+            extra += ["  " + line for line in lines]
+            extra.append("}")
+    return picture(lay, f"scale={scale:.3f},transform shape", extra).rstrip("\n")
+
+
+def _chunks(rows: list, lines_of) -> list:
+    """Rows split into frames of at most FORWARD_LINES lines."""
+    out, cur, used = [], [], 0
+    for row in rows:
+        n = lines_of(row)
+        if cur and used + n > FORWARD_LINES:
+            out.append(cur)
+            cur, used = [], 0
+        cur.append(row)
+        used += n
+    return out + ([cur] if cur else [])
+
+
+def _forward_deck(title: str, pairs: list, fmt, tail: list) -> list:
+    """Frames of aligned pairs (z = …, a = g(z)) side by side, or one below the other when long."""
+    rows = []
+    for (l1, r1), (l2, r2) in pairs:
+        if _width(r1) + _width(r2) <= 56:
+            rows.append(f"{l1} &= {r1} &\\qquad {l2} &= {r2}")
+        else:
+            rows.append(f"{l1} &= {fmt._side(r1)} \\\\\n{l2} &= {r2}")
+    rows += tail
+    frames = _chunks(rows, lambda r: r.count("\\\\") + 1)
+    out = []
+    for n, chunk in enumerate(frames, start=1):
+        head = title + (f" ({n}/{len(frames)})" if len(frames) > 1 else "")
+        out.append("\\begin{frame}{" + head + "}\n{\\small\n\\begin{alignat*}{2}\n" + " \\\\\n".join(chunk)
+                   + "\n\\end{alignat*}}\n\\end{frame}")
+    return out
+
+
+def forward_frames(d, fmt) -> list:
+    """The forward pass of a dense network: each node's z beside its a, then E."""
+    keys = list(d.forward)
+    pairs = []
+    for key in keys:
+        if key.startswith("z"):
+            a = "a" + key[1:]
+            pairs.append(((fmt.expr(d.symbols[key]), fmt.expr(d.forward[key])),
+                          (fmt.expr(d.symbols[a]), fmt.expr(d.forward[a]))))
+    if len(pairs) > FORWARD_LINES:          # the first and last node of each layer
+        layers: dict = {}
+        for pair, key in zip(pairs, [k for k in keys if k.startswith("z")]):
+            layers.setdefault(key.split("[")[1], []).append(pair)
+        pairs = [p for group in layers.values() for p in ([group[0], group[-1]] if len(group) > 1 else group)]
+    tail = [f"{fmt.expr(E)} &= {fmt._side(fmt.expr(d.loss))}"]
+    return _forward_deck("The forward pass", pairs, fmt, tail)
+
+
+def rnn_forward_frames(d, fmt) -> list:
+    """The forward pass of a recurrent network: per step s beside h and o beside y, then E."""
+    T = d.network.steps
+    steps = list(range(1, T + 1)) if T <= 4 else [1, 2, T - 1, T]
+    pairs = []
+    for t in steps:
+        keys = [k for k in d.forward if k.endswith(f"<{t}>")]
+        for k in keys:
+            if k[0] in "so":
+                partner = ("h" if k[0] == "s" else "y") + k[1:]
+                pairs.append(((fmt.expr(d.symbols[k]), fmt.expr(d.forward[k])),
+                              (fmt.expr(d.symbols[partner]), fmt.expr(d.forward[partner]))))
+    tail = [f"{fmt.expr(E)} &= {fmt._side(fmt.expr(d.loss))}"]
+    return _forward_deck("The forward pass, unrolled", pairs, fmt, tail)
+
+
+#: the compact sum each recurrent parameter's gradient is (the δ form), by kind
+_SUMS = {"u": "x_{%(i)s}^{\\langle t \\rangle} \\delta_{%(j)s}^{\\langle t \\rangle}",
+         "w": "h_{%(i)s}^{\\langle t-1 \\rangle} \\delta_{%(j)s}^{\\langle t \\rangle}",
+         "v": "h_{%(i)s}^{\\langle t \\rangle} \\frac{\\partial E}{\\partial o_{%(j)s}^{\\langle t \\rangle}}",
+         "b": "\\delta_{%(i)s}^{\\langle t \\rangle}",
+         "c": "\\frac{\\partial E}{\\partial o_{%(i)s}^{\\langle t \\rangle}}"}
+_EDGE = {"u": ("U", "x", "h"), "w": ("W", None, "h"), "v": ("V", "h", "y"), "b": ("b", None, "h"),
+         "c": ("c", None, "y")}
+
+
+def rnn_lit(lay, kind: str, t: int) -> tuple[list, list]:
+    """What the term of step t lights up: the parameter's edge at that step and the nodes it joins."""
+    label, source, target = _EDGE[kind]
+    edges = [e for e in lay.edges if e.kind == label and e.step == t]
+    nodes = [n for n in (f"{source}{t}" if source else None, f"{target}{t}") if n]
+    nodes += [e.source for e in edges if e.source.startswith("h")]
+    ids = {n.id for n in lay.nodes}
+    return [e.id for e in edges], [n for n in dict.fromkeys(nodes) if n in ids]
+
+
+def rnn_weight_frame(d, fmt, lay, name: str) -> str:
+    """One shared weight: overlay t lights step t and boxes its term; the last shows the δ form."""
+    net = d.network
+    p = d.symbols[name]
+    kind, indices, _ = parse_name(name)
+    chain = list(d.chains[name])
+    drawn = {e.step for e in lay.edges if e.step is not None}
+    shown = [c for c in chain if c[0] in drawn]
+    chains, values, highlights, notes = [], [], [], []
+    for o, (t, node, local) in enumerate(shown, start=1):
+        upstream = sym("delta", parse_name(node.name)[1][0], t=t) if node.name[0] == "s" else \
+            d.output_errors[node.name]
+        chains.append(pathbox(o, f"{fmt.partial(E, node)}{fmt.mul}{fmt.partial(node, p)}"))
+        values.append(pathbox(o, fmt.product([local, upstream])))
+        edges, nodes = rnn_lit(lay, kind, t)
+        highlights.append((o, "hl", edges, nodes))
+        notes.append(f"\\only<{o}>{{step $t = {t}$: "
+                     f"{fmt.inline_math(fmt.partial(node, p) + ' = ' + fmt.expr(local))}}}")
+        if len(shown) < len(chain) and t == 3:
+            chains.append(fmt.ellipsis)
+            values.append(fmt.ellipsis)
+    n = len(shown)
+    i, j = (indices + (None,))[:2]
+    general = "\\sum_{t=1}^{" + str(net.steps) + "} " + _SUMS[kind] % {"i": i, "j": j}
+    lhs = fmt.partial(E, p)
+    rows = packed(lhs, chains) + packed("", values)
+    rows.append(f"& \\uncover<{n + 1}>{{= {pathbox(n + 1, general, 'dl')}}}")
+    every = [rnn_lit(lay, kind, t) for t, _, _ in shown]
+    highlights.append((n + 1, "dl", [e for es, _ in every for e in es], [x for _, ns in every for x in ns]))
+    notes.append(f"\\only<{n + 1}>{{the {fmt.greek('delta')} form: the same weight at every step, "
+                 "so its gradient sums over time}")
+    title = f"$\\partial E / \\partial {fmt.expr(p)}$: a sum over time"
+    return _frame(title, drawing(lay, 13.5, _room(rows), highlights), rows, notes)
+
+
+def _room(rows) -> float:
+    """The drawing's height (cm) that leaves room for the equation's rows on a 16:9 slide."""
+    return max(1.6, 6.4 - (0.8 if len(rows) <= 5 else 0.62) * len(rows))
+
+
+def _frame(title, picture, rows, notes) -> str:
+    return ("\\begin{frame}{" + title + "}\n\\centering\n" + picture + "\n{" + ("\\footnotesize" if len(rows) <= 5 else "\\scriptsize")
+            + "\n\\begin{align*}\n"
+            + " \\\\\n".join(rows) + "\n\\end{align*}}\n\\vspace{-1ex}{\\footnotesize "
+            + "".join(notes) + "}\n\\end{frame}")
