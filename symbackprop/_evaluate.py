@@ -34,9 +34,7 @@ class Evaluation:
     lr: float | None
     reduction: str
 
-    def __repr__(self) -> str:
-        return views.short(type(self).__name__, f"of the {self.network.describe()}: E = {self.loss:.6g} over "
-                                                f"{self.batch} sample{'s' if self.batch > 1 else ''}")
+    __repr__ = views.evaluation_repr
 
 
 def evaluate(net: Network, values: Values, lr: float | None = None) -> Evaluation:
@@ -88,9 +86,7 @@ class RNNEvaluation:
     distance: float | None = None          # ‖truncated − full‖ / ‖full‖
     report: list | None = None             # (t, ‖∂E/∂h<t>‖, ‖∂h<T>/∂h<t>‖)
 
-    def __repr__(self) -> str:
-        return views.short(type(self).__name__, f"of the {self.network.describe()}: E = {self.loss:.6g} over "
-                                                f"{self.batch} sample{'s' if self.batch > 1 else ''}")
+    __repr__ = views.evaluation_repr
 
 
 def evaluate_rnn(net: RNN, values: RNNValues, lr: float | None = None, truncate: int | None = None,

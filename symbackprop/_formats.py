@@ -62,8 +62,6 @@ class _Format:
             products = products[:2] + [self.ellipsis] + products[-1:]
         return " + ".join(products)
 
-    def name_of(self, ascii_text: str, unicode_text: str) -> str:
-        return unicode_text
 
     def greek(self, name: str) -> str:
         """delta or eta as prose shows it."""
@@ -146,8 +144,6 @@ class TextFormat(_Format):
     def expr(self, e) -> str:
         return printing.text(e, self.ascii_only)
 
-    def name_of(self, ascii_text, unicode_text):
-        return ascii_text if self.ascii_only else unicode_text
 
     def greek(self, name):
         return name if self.ascii_only else super().greek(name)

@@ -49,8 +49,6 @@ class LatexFormat(_Format):
     def paren(self, s):
         return f"\\left({s}\\right)"
 
-    def name_of(self, ascii_text, unicode_text):
-        return unicode_text
 
     def greek(self, name):
         return f"$\\{name}$"
@@ -90,10 +88,6 @@ class LatexFormat(_Format):
         sign = "\\prod" if product else "\\sum"
         return f"{sign}_{{{index}}} {body}" if upper is None else f"{sign}_{{{index}={lower}}}^{{{upper}}} {body}"
 
-    @staticmethod
-    def prose(text: str) -> str:
-        """Prose with $…$ math as it is (the walk writes inline math with $)."""
-        return text
 
     #: a line of an equation holds about this many characters of visible math
     line_width = 52

@@ -168,8 +168,7 @@ def _vanishing_section(d: RNNDerivation, fmt):
     local = fmt.mul.join([fmt.call(g, fmt.expr(G("sj<t>"))), fmt.expr(G("wij"))])
     product = f"{fmt.call('diag', fmt.call(g, V('s', 'r', time=True)))}{fmt.juxtapose}{fmt.transpose('W')}"
     rows = [(None, [fmt.partial(G("hj<t>"), G("hi<t-1>")), local]),
-            (None, [fmt.inline_partial(V("h", "T", time=True), V("h", "t", time=True)) if fmt.brief else
-                    fmt.partial_of(V("h", "T", time=True), V("h", "t", time=True)),
+            (None, [fmt.partial_of(V("h", "T", time=True), V("h", "t", time=True)),
                     fmt.summed("r", "t+1", "T", product, product=True)])]
     bound = {"tanh": ("tanh'", "1"), "sigmoid": (fmt.letter("sigma") + "'", "1/4")}.get(net.activation.name)
     why = f" Here {m(f'{fmt.fname(bound[0])} {fmt.le} {bound[1]}')}, so unless the weights are large the factors are small." \

@@ -1,4 +1,4 @@
-"""Numeric results as text and JSON: eval's values, check's error table.
+"""Numeric results as text and JSON: eval's values and cost's table (check's table is str(report), _views.py).
 
 >>> print(number(0.1 + 0.2))
 0.3
@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import json
 
-from ._tally import Report
 from ._evaluate import Evaluation, RNNEvaluation
 from ._names import text_name
-
-
-def number(v: float) -> str:
-    """Twelve significant digits: enough to compare by eye, short enough to read."""
-    return f"{v:.12g}"
+from ._views import number
 
 
 def _values(vs) -> str:
@@ -53,11 +48,6 @@ def evaluation_json(r: Evaluation) -> str:
         "updated": r.updated,
     }
     return json.dumps(data, indent=1) + "\n"
-
-
-def check_text(report: Report) -> str:
-    """The check report as the CLI prints it (``str(report)``)."""
-    return str(report)
 
 
 def cost_text(net, batch: int, rows) -> str:

@@ -139,7 +139,7 @@ class RNN:
                 f"{self.output_activation.name} outputs, {self.loss.name}, {'biases' if self.bias else 'no biases'}")
 
     def __repr__(self) -> str:
-        return views.short("RNN", self.describe()[4:])
+        return views.short("RNN", self.describe().removeprefix("RNN "))
 
     def as_dict(self) -> dict:
         return {"kind": "rnn", "inputs": self.inputs, "hidden": self.hidden, "outputs": self.outputs,

@@ -25,7 +25,18 @@ def short(kind: str, what: str) -> str:
 
 
 def number(v: float) -> str:
-    return f"{v:.6g}"
+    """Twelve significant digits: enough to compare by eye, short enough to read.
+
+    >>> number(0.1 + 0.2)
+    '0.3'
+    """
+    return f"{v:.12g}"
+
+
+def evaluation_repr(r) -> str:
+    """An evaluation (eval's numbers) in one line."""
+    return short(type(r).__name__, f"of the {r.network.describe()}: E = {r.loss:.6g} over "
+                                   f"{r.batch} sample{'s' if r.batch > 1 else ''}")
 
 
 def check_table(report) -> str:

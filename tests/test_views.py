@@ -33,10 +33,9 @@ def test_a_big_derivation_is_summarised_small():
     assert len(shown) < 5_000
     # the counts are the network's: 784·128 + 128·10 weights
     assert "101,632 parameters" in shown and "138 error signals" in shown
-    # every gradient it shows is the derivation's own, ∂E/∂wij[k] = a·δ
-    for name in d.selected:
-        assert d.parameter(name).name == name
+    # one weight per layer, each ∂E/∂wij[k] = ai[k]·δj[k+1] (a[1] = x)
     assert "\\frac{\\partial E}{\\partial w_{11}^{[1]}} &= x_{1} \\cdot \\delta_{1}^{[2]}" in shown
+    assert "\\frac{\\partial E}{\\partial w_{11}^{[2]}} &= a_{1}^{[2]} \\cdot \\delta_{1}^{[3]}" in shown
 
 
 def test_verdict_card_says_right_or_wrong_and_why():
@@ -77,3 +76,13 @@ def test_the_example_notebook_runs_and_stays_small(tmp_path):
     assert "text/markdown" in big and "101,632 parameters" in big["text/markdown"]
     assert "text/latex" not in big and len(big["text/plain"]) < 200
     assert "✗" in shown[3]["text/html"] and "<table>" in shown[4]["text/html"]
+
+
+def test_a_disagreement_names_the_parameter_with_twelve_digits():
+    from symbackprop._tally import Report, Row
+    row = Row("vectorized vs reference", "layer 1", 2e-3, 1.6e-2, 1e-10, 1e-13, "w11[1]", 0.123456789012345, 0.125)
+    report = Report(sb.network("2-2-1"), 1, (row,))
+    assert not report and "✗" in report._repr_html_()
+    assert ("DISAGREE: vectorized vs reference, layer 1: at w11[1] 0.123456789012 vs 0.125 "
+            "(abs error 2.00e-03, rel error 1.60e-02, tolerance 1e-10)") in str(report)
+    assert "All agree." not in str(report) and "1 of 1 rows disagree" in repr(report)
