@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from . import _names as names
 from ._document import highlight, picture
-from ._rnn import E
+from ._graph import E
+from ._render_recurrent import shown_steps
 from ._timed import parse_name, sym
 
 PREAMBLE = r"""\documentclass[aspectratio=169,11pt]{beamer}
@@ -120,7 +122,7 @@ def _forward_deck(title: str, pairs: list, fmt, tail: list) -> list:
         if _width(r1) + _width(r2) <= 56:
             rows.append(f"{l1} &= {r1} &\\qquad {l2} &= {r2}")
         else:
-            rows.append(f"{l1} &= {fmt._side(r1)} \\\\\n{l2} &= {r2}")
+            rows.append(f"{l1} &= {fmt.side(r1)} \\\\\n{l2} &= {r2}")
     rows += tail
     frames = _chunks(rows, lambda r: r.count("\\\\") + 1)
     out = []
@@ -133,44 +135,34 @@ def _forward_deck(title: str, pairs: list, fmt, tail: list) -> list:
 
 def forward_frames(d, fmt) -> list:
     """The forward pass of a dense network: each node's z beside its a, then E."""
-    keys = list(d.forward)
-    pairs = []
-    for key in keys:
-        if key.startswith("z"):
-            a = "a" + key[1:]
-            pairs.append(((fmt.expr(d.symbols[key]), fmt.expr(d.forward[key])),
-                          (fmt.expr(d.symbols[a]), fmt.expr(d.forward[a]))))
+    layers: dict = {}                       # layer → its nodes' (z, a) pairs
+    for key in d.forward:
+        p = names.parse(key)
+        if p.kind == "z":
+            a = names.plain(names.Parts("a", p.indices, p.layer))
+            layers.setdefault(p.layer, []).append(((fmt.expr(d.symbols[key]), fmt.expr(d.forward[key])),
+                                                   (fmt.expr(d.symbols[a]), fmt.expr(d.forward[a]))))
+    pairs = [pair for group in layers.values() for pair in group]
     if len(pairs) > FORWARD_LINES:          # the first and last node of each layer
-        layers: dict = {}
-        for pair, key in zip(pairs, [k for k in keys if k.startswith("z")]):
-            layers.setdefault(key.split("[")[1], []).append(pair)
         pairs = [p for group in layers.values() for p in ([group[0], group[-1]] if len(group) > 1 else group)]
-    tail = [f"{fmt.expr(E)} &= {fmt._side(fmt.expr(d.loss))}"]
+    tail = [f"{fmt.expr(E)} &= {fmt.side(fmt.expr(d.loss))}"]
     return _forward_deck("The forward pass", pairs, fmt, tail)
 
 
 def rnn_forward_frames(d, fmt) -> list:
     """The forward pass of a recurrent network: per step s beside h and o beside y, then E."""
-    T = d.network.steps
-    steps = list(range(1, T + 1)) if T <= 4 else [1, 2, T - 1, T]
+    shown = set(shown_steps(d.network.steps))
     pairs = []
-    for t in steps:
-        keys = [k for k in d.forward if k.endswith(f"<{t}>")]
-        for k in keys:
-            if k[0] in "so":
-                partner = ("h" if k[0] == "s" else "y") + k[1:]
-                pairs.append(((fmt.expr(d.symbols[k]), fmt.expr(d.forward[k])),
-                              (fmt.expr(d.symbols[partner]), fmt.expr(d.forward[partner]))))
-    tail = [f"{fmt.expr(E)} &= {fmt._side(fmt.expr(d.loss))}"]
+    for k in d.forward:
+        kind, indices, t = parse_name(k)
+        if t in shown and kind in ("s", "o"):
+            partner = sym("h" if kind == "s" else "y", *indices, t=t).name
+            pairs.append(((fmt.expr(d.symbols[k]), fmt.expr(d.forward[k])),
+                          (fmt.expr(d.symbols[partner]), fmt.expr(d.forward[partner]))))
+    tail = [f"{fmt.expr(E)} &= {fmt.side(fmt.expr(d.loss))}"]
     return _forward_deck("The forward pass, unrolled", pairs, fmt, tail)
 
 
-#: the compact sum each recurrent parameter's gradient is (the δ form), by kind
-_SUMS = {"u": "x_{%(i)s}^{\\langle t \\rangle} \\delta_{%(j)s}^{\\langle t \\rangle}",
-         "w": "h_{%(i)s}^{\\langle t-1 \\rangle} \\delta_{%(j)s}^{\\langle t \\rangle}",
-         "v": "h_{%(i)s}^{\\langle t \\rangle} \\frac{\\partial E}{\\partial o_{%(j)s}^{\\langle t \\rangle}}",
-         "b": "\\delta_{%(i)s}^{\\langle t \\rangle}",
-         "c": "\\frac{\\partial E}{\\partial o_{%(i)s}^{\\langle t \\rangle}}"}
 _EDGE = {"u": ("U", "x", "h"), "w": ("W", None, "h"), "v": ("V", "h", "y"), "b": ("b", None, "h"),
          "c": ("c", None, "y")}
 
@@ -183,41 +175,6 @@ def rnn_lit(lay, kind: str, t: int) -> tuple[list, list]:
     nodes += [e.source for e in edges if e.source.startswith("h")]
     ids = {n.id for n in lay.nodes}
     return [e.id for e in edges], [n for n in dict.fromkeys(nodes) if n in ids]
-
-
-def rnn_weight_frame(d, fmt, lay, name: str) -> str:
-    """One shared weight: overlay t lights step t and boxes its term; the last shows the δ form."""
-    net = d.network
-    p = d.symbols[name]
-    kind, indices, _ = parse_name(name)
-    chain = list(d.chains[name])
-    drawn = {e.step for e in lay.edges if e.step is not None}
-    shown = [c for c in chain if c[0] in drawn]
-    chains, values, highlights, notes = [], [], [], []
-    for o, (t, node, local) in enumerate(shown, start=1):
-        upstream = sym("delta", parse_name(node.name)[1][0], t=t) if node.name[0] == "s" else \
-            d.output_errors[node.name]
-        chains.append(pathbox(o, f"{fmt.partial(E, node)}{fmt.mul}{fmt.partial(node, p)}"))
-        values.append(pathbox(o, fmt.product([local, upstream])))
-        edges, nodes = rnn_lit(lay, kind, t)
-        highlights.append((o, "hl", edges, nodes))
-        notes.append(f"\\only<{o}>{{step $t = {t}$: "
-                     f"{fmt.inline_math(fmt.partial(node, p) + ' = ' + fmt.expr(local))}}}")
-        if len(shown) < len(chain) and t == 3:
-            chains.append(fmt.ellipsis)
-            values.append(fmt.ellipsis)
-    n = len(shown)
-    i, j = (indices + (None,))[:2]
-    general = "\\sum_{t=1}^{" + str(net.steps) + "} " + _SUMS[kind] % {"i": i, "j": j}
-    lhs = fmt.partial(E, p)
-    rows = packed(lhs, chains) + packed("", values)
-    rows.append(f"& \\uncover<{n + 1}>{{= {pathbox(n + 1, general, 'dl')}}}")
-    every = [rnn_lit(lay, kind, t) for t, _, _ in shown]
-    highlights.append((n + 1, "dl", [e for es, _ in every for e in es], [x for _, ns in every for x in ns]))
-    notes.append(f"\\only<{n + 1}>{{the {fmt.greek('delta')} form: the same weight at every step, "
-                 "so its gradient sums over time}")
-    title = f"$\\partial E / \\partial {fmt.expr(p)}$: a sum over time"
-    return _frame(title, drawing(lay, 13.5, _room(rows), highlights), rows, notes)
 
 
 def _room(rows) -> float:

@@ -31,6 +31,10 @@ class Displays:
     def to_latex(self, standalone: bool = False) -> str:
         return self._write("latex", standalone=standalone)
 
+    def to_beamer(self) -> str:
+        """Slides (a complete beamer document): each weight's chain rule lit up path by path."""
+        return self._write("beamer")
+
     def to_markdown(self) -> str:
         return self._write("markdown")
 

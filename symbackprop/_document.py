@@ -9,7 +9,7 @@ True
 """
 from __future__ import annotations
 
-from ._layout import MAX_DRAWN, MAX_LABELLED, Layout, layout  # noqa: F401 (MAX_*: the drawing's limits)
+from ._layout import Layout, layout
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -28,7 +28,6 @@ STYLES = {
     "state": r"state/.style={rectangle,rounded corners,draw,minimum width=13mm,minimum height=8mm,font=\small}",
     "weight": r"weight/.style={font=\scriptsize,inner sep=1pt,fill=white}",
 }
-_STYLE_OF = {"neuron": "neuron", "bias": "bias", "state": "state"}
 
 
 def _at(x: float, y: float) -> str:
@@ -38,9 +37,7 @@ def _at(x: float, y: float) -> str:
 def _node(n, extra: str = "") -> str:
     """One node as TikZ; ``extra`` adds styles (a highlight)."""
     style = {"neuron": "neuron", "bias": "bias", "state": "state", "dots": "", "input": "anchor=east",
-             "output": "anchor=west", "text": "font=\\small"}[n.kind]
-    if n.id.startswith("note"):
-        style = "font=\\scriptsize,anchor=west"
+             "output": "anchor=west", "text": "font=\\small", "note": "font=\\scriptsize,anchor=west"}[n.kind]
     style = ",".join(s for s in (style, extra) if s)
     return rf"\node[{style}] ({n.id}) at {_at(n.x, n.y)} {{{n.latex}}};" if not extra else \
         rf"\node[{style}] at {_at(n.x, n.y)} {{{n.latex}}};"
@@ -90,13 +87,13 @@ def highlight(lay: Layout, edges=(), nodes=(), style: str = "hl") -> list:
             out.append(_label(e, style + " label"))
     for n in lay.nodes:
         if n.id in nodes:
-            out.append(_node(n, style + (" node" if n.kind in _STYLE_OF else " text")))
+            out.append(_node(n, style + (" node" if n.kind in ("neuron", "bias", "state") else " text")))
     return out
 
 
 def tikz(net, bias: bool | None = None) -> str:
     """A tikzpicture: layers left to right, nodes j[k] as in the seed's figure, weights on edges
-    (an RNN: unrolled, as ``rnn_tikz``); ``bias`` (default: the network's) draws the bias nodes."""
+    (an RNN: unrolled, one column per step); ``bias`` (default: the network's) draws the bias nodes."""
     return picture(layout(net, bias))
 
 
@@ -105,53 +102,45 @@ def standalone_drawing(net, bias: bool | None = None) -> str:
     return DRAWING_PREAMBLE + "\\begin{document}\n" + tikz(net, bias) + "\\end{document}\n"
 
 
-def standalone_document(d, body: str) -> str:
-    """A complete article: title, the drawing, then the derivation's sections."""
-    net = d.network
-    shape = "-".join(map(str, net.layers))
-    head = body.split("\n", 2)
-    # the fragment opens with its own \section* title and a subtitle line: the document has \maketitle
-    rest = head[2] if len(head) > 2 else ""
+def dense_titles(net, fmt) -> tuple[str, str]:
+    """A dense network's title and the line under it (activations, loss, biases)."""
     acts = ", ".join(dict.fromkeys(a.function_name or a.name for a in net.activations))
-    return (PREAMBLE
-            + f"\\title{{Backpropagation for the {shape} network}}\n"
-            + f"\\author{{activation {acts}; loss {net.loss.name.replace('_', ' ')}; "
-            + f"{'with' if net.bias else 'no'} biases}}\n\\date{{}}\n"
-            + "\\begin{document}\n\\maketitle\n\n"
-            + "\\subsection*{The network}\n"
-            + "Layers $L1$ (the inputs) to $L" + str(net.depth) + "$; node $j$ of layer $k$ is drawn as $j[k]$, "
-            + "and $w_{ij}^{[k]}$ joins node $i$ of layer $k$ to node $j$ of layer $k+1$.\n\n"
-            + "\\begin{center}\n" + tikz(net) + "\\end{center}\n\n"
-            + rest
-            + "\n\\end{document}\n")
+    return (f"Backpropagation for the {'-'.join(map(str, net.layers))} network",
+            f"activation {fmt.words(acts)}; loss {fmt.words(net.loss.name)}; {'with' if net.bias else 'no'} biases")
 
 
-# ---------------------------------------------------------------- recurrent networks
-def rnn_tikz(net, bias: bool | None = None) -> str:
-    """The recurrent network unrolled: one column per step, x<t> below, h<t> in the middle, y<t> above."""
-    return picture(layout(net, bias))
-
-
-def standalone_rnn_drawing(net, bias: bool | None = None) -> str:
-    return standalone_drawing(net, bias)
-
-
-def standalone_rnn_document(d, body: str) -> str:
-    """A complete article for a recurrent network: title, the unrolled drawing, the derivation."""
-    net = d.network
-    head = body.split("\n", 2)
-    rest = head[2] if len(head) > 2 else ""
+def rnn_titles(net, fmt, truncate: int | None = None) -> tuple[str, str]:
+    """A recurrent network's title and the line under it."""
     hidden = net.activation.function_name or net.activation.name
     out = net.output_activation.function_name or net.output_activation.name
-    return (PREAMBLE
-            + f"\\title{{Backpropagation through time for the {net.shape()} recurrent network, $T = {net.steps}$}}\n"
-            + f"\\author{{hidden activation {hidden}; outputs {out}\\\\ loss {net.loss.name.replace('_', ' ')}; "
-            + f"{'with' if net.bias else 'no'} biases"
-            + (f"; truncated to {d.truncate} steps" if d.truncate else "") + "}\n\\date{}\n"
-            + "\\begin{document}\n\\maketitle\n\n"
-            + "\\subsection*{The network, unrolled}\n"
-            + "Each column is one time step; the same $U$, $W$, $V$ act at every step, with $U$ holding $u_{ij}$ "
-            + "in row $i$ and column $j$ (likewise $W$, $V$).\n\n"
-            + "\\begin{center}\n" + rnn_tikz(net) + "\\end{center}\n\n"
-            + rest
-            + "\n\\end{document}\n")
+    return (f"Backpropagation through time for the {net.shape()} recurrent network, {fmt.inline_math(f'T = {net.steps}')}",
+            f"hidden activation {fmt.words(hidden)}; outputs {fmt.words(out)}; loss {fmt.words(net.loss.name)}; "
+            f"{'with' if net.bias else 'no'} biases" + (f"; truncated to {truncate} steps" if truncate else ""))
+
+
+def _article(title: str, subtitle: str, network: str, body: str) -> str:
+    """A complete article: the title block, a section with the drawing, then the walk's sections
+    (the body opens with its own title and subtitle lines, which the title block replaces)."""
+    rest = body.split("\n", 2)[2] if body.count("\n") >= 2 else ""
+    # the subtitle under the title, in a paragraph that breaks where it must (\\author would not)
+    return (PREAMBLE + f"\\title{{{title}\\\\[1ex]\\large {subtitle}}}\n\\author{{}}\n\\date{{}}\n"
+            + "\\begin{document}\n\\maketitle\n\n" + network + rest + "\n\\end{document}\n")
+
+
+def standalone_document(d, body: str, fmt) -> str:
+    """A complete article for a dense network: title, the drawing, then the derivation's sections."""
+    net = d.network
+    network = ("\\subsection*{The network}\n"
+               + "Layers $L1$ (the inputs) to $L" + str(net.depth) + "$; node $j$ of layer $k$ is drawn as $j[k]$, "
+               + "and $w_{ij}^{[k]}$ joins node $i$ of layer $k$ to node $j$ of layer $k+1$.\n\n"
+               + "\\begin{center}\n" + tikz(net) + "\\end{center}\n\n")
+    return _article(*dense_titles(net, fmt), network, body)
+
+
+def standalone_rnn_document(d, body: str, fmt) -> str:
+    """A complete article for a recurrent network: title, the unrolled drawing, the derivation."""
+    network = ("\\subsection*{The network, unrolled}\n"
+               + "Each column is one time step; the same $U$, $W$, $V$ act at every step, with $U$ holding $u_{ij}$ "
+               + "in row $i$ and column $j$ (likewise $W$, $V$).\n\n"
+               + "\\begin{center}\n" + tikz(d.network) + "\\end{center}\n\n")
+    return _article(*rnn_titles(d.network, fmt, d.truncate), network, body)

@@ -81,6 +81,10 @@ class _Format:
     def transpose(self, s: str) -> str:
         return f"({s})ᵀ" if (" " in s or "/" in s) else f"{s}ᵀ"
 
+    def words(self, name: str) -> str:
+        """A registry name (cross_entropy) in running prose."""
+        return name
+
     def fname(self, function: str) -> str:
         """A function's name (tanh, diag, g', tanh'), upright where the format sets names upright."""
         return function

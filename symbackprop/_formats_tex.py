@@ -64,6 +64,9 @@ class LatexFormat(_Format):
     def transpose(self, s):
         return f"\\left({s}\\right)^{{\\top}}" if (" " in s or "^" in s or "\\frac" in s) else f"{s}^{{\\top}}"
 
+    def words(self, name):
+        return name.replace("_", " ")
+
     def fname(self, function):
         bare = function.rstrip("'")
         if bare.startswith("\\"):
@@ -92,7 +95,7 @@ class LatexFormat(_Format):
     #: a line of an equation holds about this many characters of visible math
     line_width = 52
 
-    def _side(self, side: str) -> str:
+    def side(self, side: str) -> str:
         broken = _break(side, self.line_width)
         if max(_visible(line) for line in broken.split("\\\\\n")) > 1.25 * self.line_width:
             # nothing to break at (a huge fraction): say so rather than run off the page
@@ -102,8 +105,8 @@ class LatexFormat(_Format):
     def equations(self, content) -> str:
         rows = []
         for label, sides in content:
-            pieces = [sides[0] + " &= " + self._side(sides[1])]
-            pieces += ["  &= " + self._side(side) for side in sides[2:]]
+            pieces = [sides[0] + " &= " + self.side(sides[1])]
+            pieces += ["  &= " + self.side(side) for side in sides[2:]]
             row = " \\\\\n".join(pieces)
             if label:
                 row += f" \\tag*{{\\small {label}}}"
@@ -160,6 +163,9 @@ def _break(s: str, width: int) -> str:
 
 
 class MarkdownFormat(LatexFormat):
+    def words(self, name):
+        return name
+
     def run_in(self, parameter) -> str:
         """The heading of one parameter's steps: ∂E/∂p, in bold."""
         return f"**$\\partial E / \\partial {self.expr(parameter)}$**"

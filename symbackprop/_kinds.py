@@ -67,13 +67,18 @@ def _no_truncate(truncate) -> None:
 
 
 # ---------------------------------------------------------------- the dense stack
+def _draw(net, standalone: bool = False) -> str:
+    """Every kind's drawing comes from its layout (``_layout.py``)."""
+    from ._document import standalone_drawing, tikz
+    return standalone_drawing(net) if standalone else tikz(net)
+
+
 def _dense() -> Kind:
     from . import _names as names
     from ._check import check
     from ._compile import vectorized
     from ._cost import cost
     from ._derivation import derive
-    from ._document import standalone_drawing, tikz
     from ._equation import parse_equation
     from ._evaluate import evaluate
     from ._proof import prove_all
@@ -99,13 +104,12 @@ def _dense() -> Kind:
         return evaluation_text, evaluation_json, evaluate(net, parse_values(net, data), lr)
 
     return Kind("dense", derive_, prove_all, compile_, check_, parse_equation, None, evaluate_,
-                lambda net, standalone=False: standalone_drawing(net) if standalone else tikz(net), cost,
+                _draw, cost,
                 lambda text: names.plain(names.parse(text)), "w11[1] … wij[L-1] (and bj[k])")
 
 
 # ---------------------------------------------------------------- the recurrent network
 def _recurrent() -> Kind:
-    from ._document import rnn_tikz, standalone_rnn_drawing
     from ._elman import derive_rnn, plain_name, prove_rnn
     from ._evaluate import evaluate_rnn
     from ._report import rnn_evaluation_json, rnn_evaluation_text
@@ -122,7 +126,7 @@ def _recurrent() -> Kind:
 
     return Kind("rnn", derive_, prove_rnn, lambda net, reduction="sum", truncate=None: RNNVectorized(
                     net, truncate, reduction), check_rnn, parse_rnn_equation, RULES, evaluate_,
-                lambda net, standalone=False: standalone_rnn_drawing(net) if standalone else rnn_tikz(net), None,
+                _draw, None,
                 plain_name, "uij, wij, vij (and bj, cj)")
 
 

@@ -4,14 +4,16 @@ A label is a small rectangle centred on its edge and turned with it.  For each e
 a few fractions along it are tried; the one chosen covers no other label and no
 node, crosses as few other edges as it can, and is near a third of the way along.
 
->>> round(width("$w_{11}^{[2]}$"), 2)
-0.59
+>>> script_of("w11[2]"), round(width(script_of("w11[2]")), 2)
+(('w', '11', '[2]'), 0.59)
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass
+
+from . import _names as names
 
 #: a label's height (cm): scriptsize math with a sub- and superscript
 HEIGHT = 0.42
@@ -23,7 +25,8 @@ PREFERRED = 0.35
 LOOSENESS = 0.3915
 
 #: node radii (cm) by kind
-RADIUS = {"neuron": 0.45, "bias": 0.3, "state": 0.55, "dots": 0.3, "input": 0.3, "output": 0.45, "text": 0.3}
+RADIUS = {"neuron": 0.45, "bias": 0.3, "state": 0.55, "dots": 0.3, "input": 0.3, "output": 0.45, "text": 0.3,
+          "note": 0.3}
 
 
 @dataclass(frozen=True)
@@ -36,17 +39,20 @@ class Label:
     anchor: str         # center (on the edge, sloped with it) | west | south
     latex: str
     text: str
+    script: tuple = ()  # a name's (letter, subscript, superscript), for writers that set scripts themselves
 
 
 
-def width(latex: str) -> float:
-    """About how wide (cm) a label like $w_{11}^{[2]}$ prints in scriptsize."""
-    import re
-    m = re.match(r"\$(\\?[a-z]+)(?:_\{([^}]*)\})?(?:\^\{([^}]*)\})?\$", latex)
-    if not m:
-        return 0.12 * len(latex) + 0.1
-    sub, sup = m.group(2) or "", m.group(3) or ""
-    return 0.26 + 0.085 * max(len(sub), len(sup)) + 0.08
+def script_of(name: str) -> tuple:
+    """A plain name's (letter, subscript, superscript): w11[2] → ("w", "11", "[2]"), x1 → ("x", "1", "")."""
+    p = names.parse(name)
+    return ("δ" if p.kind == "delta" else p.kind, names._index_text(p.indices),
+            "" if p.layer is None else f"[{p.layer}]")
+
+
+def width(script: tuple) -> float:
+    """About how wide (cm) a label with this (letter, subscript, superscript) prints in scriptsize."""
+    return 0.26 + 0.085 * max(len(script[1]), len(script[2])) + 0.08
 
 
 # ---------------------------------------------------------------- geometry
@@ -174,8 +180,9 @@ def _rect(label, w):
     return (label.x, label.y, w, HEIGHT, label.angle)
 
 
-def place_labels(lay, radius, latex_name, text_of, rounds: int = 3):
+def place_labels(lay, rounds: int = 3):
     """Label every weight and bias edge of ``lay``; (layout, whether nothing overlaps)."""
+    radius = RADIUS
     lines = {e.id: segments(lay, e, radius) for e in lay.edges}
     fixed = {}
     for e in lay.edges:
@@ -184,15 +191,15 @@ def place_labels(lay, radius, latex_name, text_of, rounds: int = 3):
     movable = [e for e in lay.edges if e.kind in ("weight", "bias")]
     options = {}
     for e in movable:
-        latex = f"${latex_name(e.name)}$"
-        w = width(latex)
+        latex, script = f"${names.latex_name(e.name)}$", script_of(e.name)
+        w = width(script)
         (ax, ay, ra), (bx, by, rb) = _ends(lay, e, radius)
         d = math.dist((ax, ay), (bx, by))
         angle = upright(math.degrees(math.atan2(by - ay, bx - ax)))
         lo, hi = (ra + w / 2 + 0.08) / d, 1 - (rb + w / 2 + 0.08) / d
         steps = 16
         fractions = [lo + (hi - lo) * i / steps for i in range(steps + 1)] if hi > lo else [0.5]
-        options[e.id] = [(Label(ax + t * (bx - ax), ay + t * (by - ay), angle, "center", latex, text_of(e.name)), t, w)
+        options[e.id] = [(Label(ax + t * (bx - ax), ay + t * (by - ay), angle, "center", latex, e.name, script), t, w)
                          for t in fractions]
     chosen: dict = {}
     fixed_rects = [_rect(lab, 0.3) for lab, _ in fixed.values()]

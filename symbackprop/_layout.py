@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._labels import RADIUS, Label, place_labels  # noqa: F401 (RADIUS, Label: at home in _labels)
+from ._labels import RADIUS, Label, arc_point, place_labels, script_of, with_labels
+from ._formats_tex import LatexFormat
 from ._names import Parts, latex_name, plain
+
+_TEX = LatexFormat()
 
 #: layers wider than this are drawn as their first nodes, a vertical ellipsis and the last node
 MAX_DRAWN = 6
@@ -25,7 +28,6 @@ MAX_DRAWN = 6
 MAX_LABELLED = 16
 #: the layers span at most this many cm, so that a page (or a slide, scaled) holds the drawing
 MAX_SPAN = 12.0
-#: a node's radius (cm) by kind, for placing labels clear of it: neurons are 9 mm circles
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,11 @@ class Node:
     id: str             # the TikZ name (n2_1); the SVG id is node-<id>
     x: float
     y: float
-    kind: str           # neuron | bias | state | dots | input | output | text
+    kind: str           # neuron | bias | state | dots | input | output | text (captions) | note (beside)
     latex: str          # what TikZ writes in (or at) it
     text: str           # what SVG writes
     name: str | None = None     # the plain name of the quantity it holds: x1, a1[2], h<1>
+    script: tuple = ()          # a name's (letter, subscript, superscript), as in Label
 
 
 
@@ -89,7 +92,7 @@ class Layout:
             w = r + (0.18 * len(n.text) if n.kind in ("input", "output", "text") else 0)
             left = n.x - (w + r if n.kind == "input" else w if n.kind == "text" else r)
             right = n.x + (w + r if n.kind == "output" else w if n.kind == "text" else r)
-            if n.kind == "text" and n.id.startswith("note"):
+            if n.kind == "note":
                 left, right = n.x, n.x + 0.16 * len(n.text)
             xs += [left, right]
             ys += [n.y - r, n.y + r]
@@ -131,7 +134,7 @@ def dense_layout(net, bias: bool | None = None) -> Layout:
         lay, ok = _dense(net, bias, labelled, drawn, stretch, ties)
         if ok or not labelled:
             return lay
-    return _dense(net, bias, False, drawn, 1.0, ties)[0]   # never happens for ≤ 16 edges; labels out
+    return _dense(net, bias, False, drawn, 1.0, ties)[0]   # no stretch frees the labels: leave them out
 
 
 def _dense(net, bias, labelled, drawn, stretch, ties):
@@ -151,10 +154,10 @@ def _dense(net, bias, labelled, drawn, stretch, ties):
             name = plain(Parts("x", (j,))) if k == 1 else plain(Parts("a", (j,), k))
             nodes.append(Node(f"n{k}_{j}", x, y, "neuron", f"{j}[{k}]", f"{j}[{k}]", name))
             if k == 1:
-                nodes.append(Node(f"in{j}", x - 1.3, y, "input", f"${latex_name(name)}$", name, name))
+                nodes.append(Node(f"in{j}", x - 1.3, y, "input", f"${latex_name(name)}$", name, name, script_of(name)))
                 edges.append(Edge(f"edge-in-{j}", f"in{j}", f"n1_{j}", "input"))
             if k == L:
-                nodes.append(Node(f"out{j}", x + 1.3, y, "output", f"${latex_name(name)}$", name, name))
+                nodes.append(Node(f"out{j}", x + 1.3, y, "output", f"${latex_name(name)}$", name, name, script_of(name)))
                 edges.append(Edge(f"edge-out-{j}", f"n{k}_{j}", f"out{j}", "output"))
         caption = f"L{k}" + (f" ({n} nodes)" if n > MAX_DRAWN else "")
         nodes.append(Node(f"caption{k}", x, bottom, "text", caption, caption))
@@ -187,17 +190,12 @@ def _dense(net, bias, labelled, drawn, stretch, ties):
     lay = Layout(tuple(nodes), tuple(edges), labelled, note)
     if not labelled:
         return _skip_labels(lay), True
-    return place_labels(lay, RADIUS, latex_name, _text_label)
+    return place_labels(lay)
 
 
 def _skip_labels(lay: Layout) -> Layout:
     """Only the skip arcs' + signs, at their tops (no weight labels)."""
-    from ._labels import arc_point, with_labels
     return with_labels(lay, {e.id: arc_point(lay, e, 0.5) for e in lay.edges if e.kind == "skip"})
-
-
-def _text_label(name: str) -> str:
-    return name
 
 
 # ---------------------------------------------------------------- recurrent networks
@@ -211,7 +209,7 @@ def rnn_layout(net, bias: bool | None = None) -> Layout:
     with biases, a "1" node left of each column feeds h<t> through b and y<t> through c."""
     bias = net.bias if bias is None else bias
     dx, rows = (2.8 if bias else 2.3), (("x", -1.8), ("h", 0.0), ("y", 1.8))
-    nodes = [Node("h0", 0.0, 0.0, "state", r"$h^{\langle 0 \rangle}$", "h⟨0⟩", "h<0>")]
+    nodes = [Node("h0", 0.0, 0.0, "state", f"${_TEX.indexed('h', 0, time=True)}$", "h⟨0⟩", "h<0>", ("h", "", "⟨0⟩"))]
     edges = []
     previous = "h0"
     steps = _steps_drawn(net.steps)
@@ -223,8 +221,8 @@ def rnn_layout(net, bias: bool | None = None) -> Layout:
             previous = "dots"
             continue
         for kind, y in rows:
-            nodes.append(Node(f"{kind}{t}", x, y, "state", rf"${kind}^{{\langle {t} \rangle}}$", f"{kind}⟨{t}⟩",
-                              f"{kind}<{t}>"))
+            nodes.append(Node(f"{kind}{t}", x, y, "state", f"${_TEX.indexed(kind, t, time=True)}$", f"{kind}⟨{t}⟩",
+                              f"{kind}<{t}>", (kind, "", f"⟨{t}⟩")))
         edges.append(Edge(f"edge-U-{t}", f"x{t}", f"h{t}", "U", "U", Label(x + 0.1, -0.9, 0, "west", "$U$", "U"),
                           step=t))
         edges.append(Edge(f"edge-V-{t}", f"h{t}", f"y{t}", "V", "V", Label(x + 0.1, 0.9, 0, "west", "$V$", "V"),
@@ -244,5 +242,5 @@ def rnn_layout(net, bias: bool | None = None) -> Layout:
         word = {"x": "input", "h": "hidden", "y": "output"}[kind]
         word += "" if kind == "h" or sizes[kind] == 1 else "s"
         text = f"{sizes[kind]} {word}"
-        nodes.append(Node(f"note{kind}", right, y, "text", text, text))
+        nodes.append(Node(f"note{kind}", right, y, "note", text, text))
     return Layout(tuple(nodes), tuple(edges), True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy
 
-from ._beamer import render_beamer
+from ._document import dense_titles, standalone_document
 from ._formats import TextFormat, _Format
 from ._formats_tex import LatexFormat, MarkdownFormat
 from ._derivation import E, Derivation, WeightStep
@@ -190,9 +190,7 @@ def _proof(d: Derivation, fmt: _Format):
 def walk(d: Derivation, fmt: _Format) -> str:
     """The whole derivation, written by ``fmt``."""
     net = d.network
-    title = f"Backpropagation for the {'-'.join(map(str, net.layers))} network"
-    acts = ", ".join(dict.fromkeys(a.function_name or a.name for a in net.activations))
-    subtitle = f"activation {acts}; loss {net.loss.name}; {'with' if net.bias else 'no'} biases"
+    title, subtitle = dense_titles(net, fmt)
     sections = [_forward(d, fmt), _loss(d, fmt), _deltas(d, fmt), _gradients(d, fmt)]
     if len(d.steps) > 1:
         sections.append(_results(d, fmt))
@@ -207,15 +205,13 @@ def render_text(d: Derivation, ascii_only: bool = False) -> str:
 
 
 def render_latex(d: Derivation, standalone: bool = False) -> str:
-    body = walk(d, LatexFormat())
-    if not standalone:
-        return body
-    from ._document import standalone_document
-    return standalone_document(d, body)
+    fmt = LatexFormat()
+    body = walk(d, fmt)
+    return standalone_document(d, body, fmt) if standalone else body
 
 
 def render_markdown(d: Derivation) -> str:
     return walk(d, MarkdownFormat())
 
 
-Derivation.writers.update(text=render_text, latex=render_latex, markdown=render_markdown, beamer=render_beamer)
+Derivation.writers.update(text=render_text, latex=render_latex, markdown=render_markdown)

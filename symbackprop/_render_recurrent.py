@@ -4,16 +4,16 @@ from __future__ import annotations
 import json
 
 from . import _names as names
-from ._document import standalone_rnn_document
+from ._document import rnn_titles, standalone_rnn_document
 from ._printing import plain
-from ._beamer import render_beamer
 from ._formats import TextFormat
 from ._formats_tex import LatexFormat, MarkdownFormat
 from ._elman import flows
 from ._rnn import E, RNNDerivation, expandable
-from ._timed import GenericStep, parse_name, sym
+from ._timed import GenericStep, sym
 
-def _shown_steps(T: int) -> list:
+
+def shown_steps(T: int) -> list:
     """Time steps listed in full: all of them up to 4, else 1, 2, T−1, T."""
     return list(range(1, T + 1)) if T <= 4 else [1, 2, T - 1, T]
 
@@ -21,7 +21,7 @@ def _shown_steps(T: int) -> list:
 def _forward_section(d: RNNDerivation, fmt):
     net = d.network
     rows = []
-    shown = _shown_steps(net.steps)
+    shown = shown_steps(net.steps)
     for t in shown:
         rows += [(f"t = {t}" if n == 0 else None, [fmt.expr(d.symbols[k]), fmt.expr(v)])
                  for n, (k, v) in enumerate((k, v) for k, v in d.forward.items() if k.endswith(f"<{t}>"))]
@@ -44,7 +44,7 @@ def _loss_section(d: RNNDerivation, fmt):
 def _errors_section(d: RNNDerivation, fmt):
     rows = []
     for t, step in d.output_steps:
-        if t not in _shown_steps(d.network.steps):
+        if t not in shown_steps(d.network.steps):
             continue
         chain = fmt.total([fmt.mul.join(fmt.partial(p.of, p.by) for p in path) for path in step.chain])
         sides = [fmt.partial(E, step.delta), chain,
@@ -67,7 +67,7 @@ def _delta_section(d: RNNDerivation, fmt):
     net = d.network
     word = fmt.greek("delta")
     rows = []
-    for t in sorted(_shown_steps(net.steps), reverse=True):
+    for t in sorted(shown_steps(net.steps), reverse=True):
         j = 1
         s_jt, h_jt = sym("s", j, t=t), sym("h", j, t=t)
         delta = sym("delta", j, t=t)
@@ -90,7 +90,7 @@ def _delta_section(d: RNNDerivation, fmt):
     items = [("para", f"The error signal of hidden node j at step t is {defined}. "
                       f"At the last step it comes from that step's outputs only; earlier, also from the "
                       f"next step's {word}'s through w{others}.{cut}"), ("eqs", rows)]
-    if len(_shown_steps(net.steps)) < net.steps:
+    if len(shown_steps(net.steps)) < net.steps:
         items.append(("para", f"(steps 3 to {net.steps - 2} are alike)"))
     return ("Error signals through time", items)
 
@@ -113,9 +113,7 @@ def _gradient_section(d: RNNDerivation, fmt):
             t, node, local = entry
             parts.append(f"{fmt.partial(E, node)}{fmt.mul}{fmt.partial(node, p)}")
             factors.append((None, [fmt.partial(node, p), fmt.expr(local)]))
-            upstream = sym("delta", parse_name(node.name)[1][0], t=t) if node.name[0] == "s" else \
-                d.output_errors[node.name]
-            values.append(fmt.product([local, upstream]))
+            values.append(fmt.product([local, d.upstream(node)]))
         rows = [("chain rule", [lhs, " + ".join(parts)])]
         rows += [("factors" if n == 0 else "", sides) for n, (_, sides) in enumerate(factors)]
         rows.append((fmt.greek("delta") + " form", [lhs, " + ".join(values)]))
@@ -132,16 +130,22 @@ def _gradient_section(d: RNNDerivation, fmt):
     return ("Gradients: sums over time", [("para", intro)] + items)
 
 
+def time_sum(fmt, kind: str, i: str, j: str, T: int) -> tuple[str, str]:
+    """∂E/∂ of a shared parameter (u, w, v with indices i, j; b, c with i; letters or numbers) and
+    its sum over time: what it multiplies at step t times the error there."""
+    G = lambda name: fmt.expr(GenericStep(name))                          # noqa: E731
+    delta, error = (lambda n: G(f"delta{n}<t>")), (lambda n: fmt.dE(G(f"o{n}<t>")))   # noqa: E731
+    body = {"u": lambda: [G(f"x{i}<t>"), delta(j)], "w": lambda: [G(f"h{i}<t-1>"), delta(j)],
+            "v": lambda: [G(f"h{i}<t>"), error(j)], "b": lambda: [delta(i)], "c": lambda: [error(i)]}[kind]()
+    return fmt.dE(G(kind + i + j)), fmt.summed("t", 1, T, fmt.mul.join(body))
+
+
 def _summary_section(d: RNNDerivation, fmt):
     net, T = d.network, d.network.steps
-    G = lambda name: fmt.expr(GenericStep(name))                          # noqa: E731
     over_time = lambda body: fmt.summed("t", 1, T, body)                  # noqa: E731
-    dE_do = fmt.dE(G("oj<t>"))
-    rows = [(None, [fmt.dE(G("uij")), over_time(fmt.mul.join([G("xi<t>"), G("deltaj<t>")]))]),
-            (None, [fmt.dE(G("wij")), over_time(fmt.mul.join([G("hi<t-1>"), G("deltaj<t>")]))]),
-            (None, [fmt.dE(G("vij")), over_time(fmt.mul.join([G("hi<t>"), dE_do]))])]
-    if net.bias:
-        rows += [(None, [fmt.dE(G("bj")), over_time(G("deltaj<t>"))]), (None, [fmt.dE(G("cj")), over_time(dE_do)])]
+    rows = [(None, list(time_sum(fmt, kind, "i", "j", T))) for kind in "uwv"]
+    rows += [(None, list(time_sum(fmt, kind, "j", "", T))) for kind in ("bc" if net.bias else "")]
+    G = lambda name: fmt.expr(GenericStep(name))                          # noqa: E731
     V, J = fmt.indexed, fmt.juxtapose
     delta = lambda t: V("delta", t, time=True)                            # noqa: E731
     dE_dO = fmt.dE(V("o", "t", time=True))
@@ -199,10 +203,7 @@ def _proof_section(d: RNNDerivation, fmt):
 
 def walk_rnn(d: RNNDerivation, fmt) -> str:
     net = d.network
-    title = f"Backpropagation through time for the {net.shape()} recurrent network, T = {net.steps}"
-    sub = (f"hidden activation {net.activation.function_name or net.activation.name}; outputs "
-           f"{net.output_activation.function_name or net.output_activation.name}; loss {net.loss.name}; "
-           f"{'with' if net.bias else 'no'} biases" + (f"; truncated to {d.truncate} steps" if d.truncate else ""))
+    title, sub = rnn_titles(net, fmt, d.truncate)
     sections = [_forward_section(d, fmt), _loss_section(d, fmt), _errors_section(d, fmt), _delta_section(d, fmt),
                 _gradient_section(d, fmt), _summary_section(d, fmt), _vanishing_section(d, fmt), _update_section(d, fmt)]
     if d.proof is not None:
@@ -227,13 +228,13 @@ def render_json(d: RNNDerivation, expanded: bool | None = None) -> str:
 
 
 def render_latex(d: RNNDerivation, standalone: bool = False) -> str:
-    body = walk_rnn(d, LatexFormat())
-    return standalone_rnn_document(d, body) if standalone else body
+    fmt = LatexFormat()
+    body = walk_rnn(d, fmt)
+    return standalone_rnn_document(d, body, fmt) if standalone else body
 
 
 RNNDerivation.writers.update(
     text=lambda d, ascii_only=False: walk_rnn(d, TextFormat(ascii_only)),
     latex=render_latex,
     markdown=lambda d: walk_rnn(d, MarkdownFormat()),
-    beamer=render_beamer,
     json=render_json)

@@ -197,6 +197,11 @@ class RNNDerivation(Displays):
     chains: dict = dataclasses.field(default_factory=dict)     # selected name → ((t, node, ∂node/∂name), …)
     expanded_form: tuple | None = None                         # (name, its gradient fully expanded)
 
+    def upstream(self, node) -> sympy.Expr:
+        """∂E/∂node where a weight feeds it: δj<t> for sj<t>, the output error for oj<t>."""
+        kind, (j, *_), t = parse_name(node.name)
+        return sym("delta", j, t=t) if kind == "s" else self.output_errors[node.name]
+
     def parameter(self, name: str) -> TimeName:
         """A parameter's symbol from its plain name."""
         return TimeName(name, real=True)

@@ -11,7 +11,6 @@ True
 """
 from __future__ import annotations
 
-import re
 from xml.sax.saxutils import escape, quoteattr
 
 from ._labels import arc, segments
@@ -37,19 +36,16 @@ class _Canvas:
         return _fmt((x - self.x0 + PAD) * SCALE), _fmt((self.y1 + PAD - y) * SCALE)
 
 
-def _rich(text: str) -> str:
-    """A name as SVG text: w11[1] as w with 11 below and [1] above; h<1> as h with ⟨1⟩ above."""
-    state = re.fullmatch(r"([a-z])⟨([0-9]+)⟩", text)
-    if state:
-        return f'{state.group(1)}<tspan font-size="75%" dy="-6">⟨{state.group(2)}⟩</tspan>'
-    m = re.fullmatch(r"([a-zδ]+)([0-9,]*)(\[[0-9]+\])?", text)
-    if not m or not (m.group(2) or m.group(3)):
+def _rich(script: tuple, text: str) -> str:
+    """A name as SVG text: (w, 11, [1]) as w with 11 below and [1] above; without a script, the text."""
+    if not script:
         return escape(text)
-    out = escape(m.group(1))
-    if m.group(2):
-        out += f'<tspan font-size="70%" dy="3">{m.group(2)}</tspan>'
-    if m.group(3):
-        out += f'<tspan font-size="70%" dy="{-8 if m.group(2) else -5}">{m.group(3)}</tspan>'
+    letter, below, above = script
+    out = escape(letter)
+    if below:
+        out += f'<tspan font-size="70%" dy="3">{escape(below)}</tspan>'
+    if above:
+        out += f'<tspan font-size="70%" dy="{-8 if below else -5}">{escape(above)}</tspan>'
     return out
 
 
@@ -77,7 +73,7 @@ def _edge(c: _Canvas, lay: Layout, e, link) -> str:
         anchor = {"center": "middle", "west": "start", "south": "middle"}[lab.anchor]
         turn = f' transform="rotate({_fmt(-lab.angle)} {x} {y})"' if lab.angle else ""
         text = (f'<text x="{x}" y="{y}" dy="{"0.35em" if lab.anchor != "south" else "-0.2em"}" '
-                f'text-anchor="{anchor}" font-size="13"{turn}@STYLE@>{_rich(lab.text)}</text>')
+                f'text-anchor="{anchor}" font-size="13"{turn}@STYLE@>{_rich(lab.script, lab.text)}</text>')
         # a white copy underneath, wider by its outline, keeps the edge's line off the label
         parts += [text.replace("@STYLE@", ' fill="white" stroke="white" stroke-width="5" stroke-linejoin="round"'),
                   text.replace("@STYLE@", ' stroke="none"')]
@@ -101,17 +97,10 @@ def _node(c: _Canvas, n) -> str:
         w, h = 1.3 * SCALE, 0.8 * SCALE
         shape = (f'<rect x="{_fmt(float(x) - w / 2)}" y="{_fmt(float(y) - h / 2)}" width="{_fmt(w)}" '
                  f'height="{_fmt(h)}" rx="5" fill="white" stroke="black"/>')
-    anchor, dx = "middle", 0.0
-    if n.kind == "input":
-        anchor = "end"
-    elif n.kind == "output":
-        anchor = "start"
-    elif n.id.startswith("note"):
-        anchor = "start"
-    size = 12 if n.kind in ("text",) else 14
-    text = _rich(n.text) if n.kind in ("input", "output", "state") else escape(n.text)
-    label = (f'<text x="{_fmt(float(x) + dx)}" y="{y}" dy="0.35em" text-anchor="{anchor}" '
-             f'font-size="{size}">{text}</text>')
+    anchor = {"input": "end", "output": "start", "note": "start"}.get(n.kind, "middle")
+    size = 12 if n.kind in ("text", "note") else 14
+    label = (f'<text x="{x}" y="{y}" dy="0.35em" text-anchor="{anchor}" '
+             f'font-size="{size}">{_rich(n.script, n.text)}</text>')
     title = f"<title>{escape(n.name)}</title>" if n.name else ""
     return f"<g {attrs}>{title}{shape}{label}</g>"
 

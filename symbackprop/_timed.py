@@ -86,6 +86,6 @@ class GenericStep(sympy.Symbol):
         return self.name
 
     def _latex(self, printer):
-        kind, letters, t = re.match(r"(delta|[a-z])([a-z]+)(?:<(.+)>)?\Z", self.name).groups()
+        kind, letters, t = re.match(r"(delta|[a-z])([a-z]+|[0-9]+)(?:<(.+)>)?\Z", self.name).groups()
         step = "" if t is None else f"^{{\\langle {t} \\rangle}}"
         return f"{_TEXT.get(kind, (kind, kind))[1]}_{{{letters}}}{step}"

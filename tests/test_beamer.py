@@ -4,7 +4,6 @@ import re
 import pytest
 
 import symbackprop as sb
-from symbackprop._beamer import render_beamer
 
 from .test_document import _compile
 
@@ -34,7 +33,7 @@ def _paths(layers, i, j):
 
 
 def test_2_2_2_w11_1_has_one_overlay_per_path_and_one_for_the_delta_form():
-    deck = render_beamer(sb.derive(sb.network("2-2-2"), weights=["w11[1]"]))
+    deck = sb.derive(sb.network("2-2-2"), weights=["w11[1]"]).to_beamer()
     frames = [f for f in _frames(deck) if "\\partial w_{11}^{[1]}$: the chain rule" in f]
     assert len(frames) == 1
     frame = frames[0]
@@ -55,18 +54,19 @@ def test_2_2_2_w11_1_has_one_overlay_per_path_and_one_for_the_delta_form():
 
 def test_2_3_1_frames_follow_the_derivation():
     d = sb.derive(sb.network("2-3-1"))
-    deck = render_beamer(d)
+    deck = d.to_beamer()
     frames = _frames(deck)
     titles = [f for f in frames if "the chain rule, path by path" in f]
     assert len(titles) == len(d.steps) == 9
-    for frame, step in zip(titles, d.steps):
-        assert _overlays(frame) == set(range(1, len(step.chain) + 2))
+    # in a 2-3-1 net every weight lies on exactly one path to the single output: one overlay, then the δ form
+    for frame in titles:
+        assert _overlays(frame) == {1, 2}
     assert "\\titlepage" in frames[0] and "The network" in frames[1] and "The forward pass" in frames[2]
 
 
 def test_rnn_frames_have_one_overlay_per_step():
     d = sb.derive(sb.rnn(1, 1, 1, 3, activation="tanh"))
-    deck = render_beamer(d)
+    deck = d.to_beamer()
     frames = [f for f in _frames(deck) if "a sum over time" in f]
     assert len(frames) == len(d.selected) == 3
     for frame, name in zip(frames, d.selected):
@@ -79,12 +79,23 @@ def test_rnn_frames_have_one_overlay_per_step():
             assert f"\\draw[->,hl] ({source}) -- ({target});" in block
 
 
+def test_a_long_rnn_leaves_out_the_steps_the_drawing_leaves_out():
+    # T = 9: the drawing has steps 1, 2, 3, an ellipsis and 9, so each weight has 4 step overlays and
+    # its sum over time, with the ellipsis between the terms of steps 3 and 9
+    d = sb.derive(sb.rnn(1, 1, 1, 9, activation="tanh"), weights=["w11"])
+    frame, = [f for f in _frames(d.to_beamer()) if "a sum over time" in f]
+    assert _overlays(frame) == {1, 2, 3, 4, 5}
+    rows = frame.split("\\begin{align*}")[1]
+    assert "\\sum_{t=1}^{9}" in rows
+    assert rows.index("s_{1}^{\\langle 3 \\rangle}") < rows.index("\\cdots") < rows.index("s_{1}^{\\langle 9 \\rangle}")
+
+
 @pytest.mark.parametrize("name,derivation", [
     ("deck-2-2-2", lambda: sb.derive(sb.network("2-2-2"), weights=["w11[1]"])),
     ("deck-rnn", lambda: sb.derive(sb.rnn(1, 1, 1, 3, activation="tanh"))),
 ])
 def test_decks_compile(tmp_path, name, derivation):
-    log = _compile(tmp_path, name, render_beamer(derivation()))
+    log = _compile(tmp_path, name, derivation().to_beamer())
     overfull = [float(w) for w in re.findall(r"Overfull \\[hv]box \(([0-9.]+)pt too (?:wide|high)\)", log)]
     assert not [w for w in overfull if w > 1.0], overfull
 

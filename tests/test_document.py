@@ -131,3 +131,18 @@ def test_structured_network_document_compiles(tmp_path):
     tex = sb.derive(spec, weights=["w11[1]", "w21[2]"]).to_latex(standalone=True)
     assert "bend left=25" in tex and "R &=" in tex and "\\lambda W^{[1]}" in tex
     _compile(tmp_path, "residual-tied", tex)
+
+
+@pytest.mark.parametrize("spec", ["examples/softmax-4-5-3.toml", "examples/rnn-1-1-1.toml"])
+def test_the_fragment_compiles_in_a_bare_article(tmp_path, spec):
+    """--format latex pasted into \\documentclass{article} with amsmath: no LaTeX error (a loss
+    name such as cross_entropy in the subtitle used to be a bare underscore in text mode)."""
+    if PDFLATEX is None:
+        pytest.skip("pdflatex is not installed; .ci/run installs it")
+    from pathlib import Path
+    body = sb.derive(str(Path(__file__).parent.parent / spec)).to_latex()
+    (tmp_path / "frag.tex").write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
+                                       + body + "\\end{document}\n", encoding="utf-8")
+    run = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "frag.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-1500:]
