@@ -25,7 +25,7 @@ from ._graph import E, Equation, Model, sweep
 from ._errors import LimitError, SpecError
 from ._rnn import MAX_SYMBOLIC, RNN, RNNDerivation, expand_limit_message, expandable
 from ._steps import Output, Shortcuts, output_step
-from ._timed import parse_name, sym
+from ._timed import TimeName, parse_name, sym
 
 
 def flows(net, t: int, truncate: int | None) -> bool:
@@ -171,3 +171,65 @@ def prove_rnn(d: RNNDerivation) -> dict:
     return {name: equal_by_algebra(sympy.diff(nested, d.symbols[name]) - d.expanded(name), constraint,
                                    net.activations)
             for name in d.gradients}
+
+
+# ---------------------------------------------------------------- right answers and mistakes
+def expected_rnn(d: RNNDerivation, eq) -> sympy.Expr:
+    """verify's right answer: one step of the recursion, as one writes it."""
+    net = d.network
+    kind, (j, *_), t = parse_name(eq.lhs_name)
+    if kind in ("u", "w", "v", "b", "c"):
+        return d.gradient(eq.lhs_name)
+    if kind in ("s", "delta"):
+        return d.deltas[f"delta{j}<{t}>"]
+    if kind == "o":
+        return d.output_errors[eq.lhs_name]
+    # ∂E/∂hj<t>: through this step's outputs and the next step's s
+    terms = [sym("v", j, k) * d.output_errors[f"o{k}<{t}>"] for k in range(1, net.outputs + 1)]
+    if flows(net, t, d.truncate):
+        terms += [sym("w", j, k) * sym("delta", k, t=t + 1) for k in range(1, net.hidden + 1)]
+    return sympy.Add(*terms)
+
+
+def mistakes_rnn(d: RNNDerivation, eq, expected):
+    """(name, wrong answer) for the usual mistakes of backpropagation through time."""
+    net = d.network
+    kind, _, _ = parse_name(eq.lhs_name)
+    from ._verify import _deltas_expanded
+    long = expected if kind in ("s", "delta", "h", "o") else _deltas_expanded(d, expected)
+    primes = sorted({f for f in long.atoms(sympy.Function) if type(f).__name__.endswith("'")},
+                    key=sympy.default_sort_key)
+    if primes:
+        yield "a missing g' factor", long.xreplace({f: sympy.S.One for f in primes})
+    if kind in ("u", "w", "v", "b", "c") and net.steps > 1:
+        for t, term in enumerate(d.per_step[eq.lhs_name], start=1):
+            yield f"a missing sum over time (only step {t})", term
+    # δ<t+1> not carried back through w: the derivation truncated to one step
+    once = derive_rnn(net, weights=(), truncate=1)
+    wrong = expected_rnn(once, eq)
+    if wrong != expected:
+        yield "the recurrent term left out (δ<t+1> not carried back through w)", _deltas_expanded(once, wrong)
+    swap = {}
+    for s in long.free_symbols:
+        if isinstance(s, TimeName) and s.parts()[0] in ("u", "w", "v"):
+            k, (i, j), _ = s.parts()
+            other = sym(k, j, i)
+            if net.exists(k, (j, i), None):
+                swap[s] = other
+    if swap:
+        yield "transposed weight indices (wji in place of wij)", long.xreplace(swap)
+    if kind in ("u", "w", "v"):
+        _, (i, j), _ = parse_name(eq.lhs_name)
+        if net.exists(kind, (j, i), None) and i != j:
+            yield (f"the from- and to-node swapped ({kind}{names._index_text((j, i))}'s gradient)",
+                   d.gradient(kind + names._index_text((j, i))))
+    if kind == "w":
+        shift = {s: sym("h", s.parts()[1][0], t=s.parts()[2] + 1) for s in expected.free_symbols
+                 if isinstance(s, TimeName) and s.parts()[0] == "h" and s.parts()[2] < net.steps}
+        yield "h<t> in place of h<t−1>", expected.xreplace(shift)
+    yield "the wrong sign (t − y in place of y − t)", -expected
+    yield "a missing ½ factor, or an extra 2", 2 * expected
+    yield "an extra ½ factor, or a missing 2", expected / 2
+
+
+RULES = (expected_rnn, mistakes_rnn)

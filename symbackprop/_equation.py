@@ -196,20 +196,49 @@ class Equation:
 _LHS_PARTIAL = re.compile(r"(?:d|∂)\s*E\s*/\s*(?:d|∂)\s*(\S+)\Z")
 
 
-def parse_equation(net: Network, text: str) -> Equation:
+@dataclass(frozen=True)
+class Reading:
+    """How one kind of network reads a left side and names: ``target(name)`` → (kind, plain
+    name, in the network?), raising NameError_ for a malformed name; ``partials``: what ∂E/∂
+    may be taken of; ``resolve`` and ``functions`` for the right side; examples for messages."""
+
+    target: object
+    partials: tuple
+    resolve: object
+    functions: dict
+    example: str            # an equation, e.g. dE/dw11[2] = a1[2]*delta1[3]
+    delta: str              # how a δ is written, in general and by example: δj[k], delta1[2]
+    delta_example: str
+    nodes: str              # the nodes ∂E/∂ may be taken of besides parameters: "z or a"
+    shape: str              # "2-3-1 network"
+
+
+def dense_reading(net: Network) -> Reading:
+    def target(text):
+        parts = names.parse(text)
+        inside = _exists(net, parts) and (parts.kind != "delta" or 2 <= parts.layer <= net.depth)
+        return parts.kind, names.plain(parts), inside
+    return Reading(target, ("w", "b", "z", "a"), resolver(net), functions_for(net),
+                   "dE/dw11[2] = a1[2]*delta1[3]", "δj[k]", "delta1[2]", "z or a",
+                   "-".join(map(str, net.layers)) + " network")
+
+
+def parse_equation(net, text: str, reading: Reading | None = None) -> Equation:
     """Split ``text`` at its '=' and read both sides; ParseError (with a column) when it cannot."""
+    reading = reading or dense_reading(net)
     if len(text) > MAX_LENGTH:
         raise ParseError(f"the equation is {len(text):,} characters long; the limit is {MAX_LENGTH:,}", MAX_LENGTH)
     plain = latex_to_plain(text) if looks_like_latex(text) else text
     plain = plain.replace("\\", " ")
     if plain.count("=") == 0:
-        raise ParseError("no '=': write e.g. dE/dw11[2] = a1[2]*delta1[3]", len(plain) + 1)
+        raise ParseError(f"no '=': write e.g. {reading.example}", len(plain) + 1)
     if plain.count("=") > 1:
         raise ParseError("more than one '=': give one equation per line", plain.index("=", plain.index("=") + 1) + 1)
     left, right = plain.split("=")
     lhs = left.strip()
+    example = reading.example.split(" =")[0]
     if not lhs:
-        raise ParseError("the left side is empty: write e.g. dE/dw11[2]", 1)
+        raise ParseError(f"the left side is empty: write e.g. {example}", 1)
     if not right.strip():
         raise ParseError("the right side is empty", len(plain) + 1)
     m = _LHS_PARTIAL.match(lhs.replace("(", "").replace(")", ""))
@@ -218,20 +247,21 @@ def parse_equation(net: Network, text: str) -> Equation:
     elif re.match(r"(delta|δ)", lhs):
         kind, target = "delta", lhs.replace(" ", "")
     else:
-        raise ParseError(f"left side {lhs!r} is not ∂E/∂name or δj[k]: write e.g. dE/dw11[2] or delta1[2]", 1)
+        raise ParseError(f"left side {lhs!r} is not ∂E/∂name or {reading.delta}: write e.g. {example} or "
+                         f"{reading.delta_example}", 1)
     try:
-        parts = names.parse(target)
+        found, name, inside = reading.target(target)
     except names.NameError_ as err:
         raise ParseError(f"left side: {err}", 1) from None
-    if kind == "delta" and parts.kind != "delta":
+    if kind == "delta" and found != "delta":
         raise ParseError(f"left side {lhs!r} is not a δ", 1)
-    if kind == "partial" and parts.kind not in ("w", "b", "z", "a"):
-        raise ParseError(f"left side ∂E/∂{target}: differentiate by a weight, bias, z or a", 1)
-    if not _exists(net, parts) or (parts.kind == "delta" and not 2 <= parts.layer <= net.depth):
-        raise ParseError(f"left side: {target} is not in the {'-'.join(map(str, net.layers))} network", 1)
+    if kind == "partial" and found not in reading.partials:
+        raise ParseError(f"left side ∂E/∂{target}: differentiate by a weight, bias, {reading.nodes}", 1)
+    if not inside:
+        raise ParseError(f"left side: {target} is not in the {reading.shape}", 1)
     offset = len(left) + 1
     try:
-        rhs = parse_expression(right, resolver(net), functions_for(net))
+        rhs = parse_expression(right, reading.resolve, reading.functions)
     except ParseError as err:
         raise ParseError(str(err).rsplit(" (at column", 1)[0], err.column + offset) from None
-    return Equation(text, kind, names.plain(parts), rhs)
+    return Equation(text, kind, name, rhs)

@@ -110,12 +110,13 @@ def _dense() -> Kind:
 
 # ---------------------------------------------------------------- the recurrent network
 def _recurrent() -> Kind:
-    from ._elman import derive_rnn, plain_name, prove_rnn
+    from . import _timed as timed
+    from ._elman import derive_rnn, expected_rnn, mistakes_rnn, plain_name, prove_rnn
+    from ._equation import parse_equation
     from ._evaluate import evaluate_rnn
     from ._report import rnn_evaluation_json, rnn_evaluation_text
     from ._rnn_numeric import RNNVectorized, check_rnn
     from ._values import parse_rnn_values
-    from ._rnn_verify import RULES, parse_rnn_equation
 
     def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):
         return derive_rnn(net, weights, truncate=truncate, prove=prove, max_weights=max_weights, expanded=expanded)
@@ -125,7 +126,8 @@ def _recurrent() -> Kind:
                                                                       truncate, report)
 
     return Kind("rnn", derive_, prove_rnn, lambda net, reduction="sum", truncate=None: RNNVectorized(
-                    net, truncate, reduction), check_rnn, parse_rnn_equation, RULES, evaluate_,
+                    net, truncate, reduction), check_rnn,
+                lambda net, text: parse_equation(net, text, timed.reading(net)), (expected_rnn, mistakes_rnn), evaluate_,
                 _draw, None,
                 plain_name, "uij, wij, vij (and bj, cj)")
 

@@ -89,3 +89,46 @@ class GenericStep(sympy.Symbol):
         kind, letters, t = re.match(r"(delta|[a-z])([a-z]+|[0-9]+)(?:<(.+)>)?\Z", self.name).groups()
         step = "" if t is None else f"^{{\\langle {t} \\rangle}}"
         return f"{_TEXT.get(kind, (kind, kind))[1]}_{{{letters}}}{step}"
+
+
+# ---------------------------------------------------------------- reading hand derivations
+def functions(net) -> dict:
+    """As for a feedforward net; g and g' also name the hidden activation."""
+    from ._equation import functions_for
+    table = functions_for(net)
+    hidden = net.activation
+    if hidden.name != "g" and not hidden.inline:
+        table["g"], table["g'"] = hidden.functions
+    return table
+
+
+def resolver(net):
+    """name → symbol for the names of the recurrent ``net`` (and η); None for an unknown name."""
+    from ._equation import ETA
+    from ._grammar import ParseError
+
+    def resolve(text: str, column: int):
+        if text in ("eta", "η"):
+            return ETA
+        try:
+            kind, indices, t = parse_name(text)
+        except names.NameError_ as err:
+            if re.match(r"(delta|δ|[uwvbcxtshoy])[0-9]", text):
+                raise ParseError(str(err), column) from None
+            return None
+        if not net.exists(kind, indices, t):
+            raise ParseError(f"{text} is not in the {net.describe()}", column)
+        return sym(kind, *indices, t=t)
+    return resolve
+
+
+def reading(net):
+    """verify's reading of ``∂E/∂w12 = …``, ``δ1<2> = …`` (or ∂E/∂ of u, v, b, c, s, h, o)."""
+    from ._equation import Reading
+
+    def target(text):
+        kind, indices, t = parse_name(text)
+        inside = net.exists(kind, indices, t) and not (kind == "h" and t == 0)
+        return kind, sym(kind, *indices, t=t).name, inside
+    return Reading(target, ("u", "w", "v", "b", "c", "s", "h", "o"), resolver(net), functions(net),
+                   "dE/dw11 = h1<0>*delta1<1> + …", "δj<t>", "delta1<2>", "s, h or o", net.describe())

@@ -18,10 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import symbackprop as sb
-from symbackprop._equation import parse_equation
+from symbackprop._kinds import kind_of
 from symbackprop._grammar import ParseError, parse_expression
 from symbackprop._network import SpecError
-from symbackprop._rnn_verify import parse_rnn_equation
 from symbackprop._spec import from_spec
 
 RNN_SPEC = 'kind = "rnn"\ninputs = 1\nhidden = 2\noutputs = 1\nsteps = 3\nactivation = "tanh"\n'
@@ -286,9 +285,9 @@ def test_fuzz_equation_parsers(text):
     """Any text: a parsed equation or a ParseError with a column; nothing else escapes."""
     net = sb.network("2-3-1")
     rnn = sb.rnn(1, 2, 1, 2, activation="tanh")
-    for parse, where in ((parse_equation, net), (parse_rnn_equation, rnn)):
+    for where in (net, rnn):
         try:
-            eq = parse(where, text)
+            eq = kind_of(where).parse_equation(where, text)
         except ParseError as err:
             assert err.column >= 1
         else:

@@ -100,7 +100,7 @@ def test_recurrent_computations_agree(net, seed, truncate):
 @settings(max_examples=30)
 @given(recurrent_networks(numeric=False), st.data())
 def test_verify_accepts_the_tools_own_recurrent_answers(net, data):
-    from symbackprop._rnn_verify import functions_rnn, resolver_rnn
+    from symbackprop._timed import functions as functions_rnn, resolver as resolver_rnn
     d = sb.derive(net)
     out = json.loads(d.to_json())
     resolve, functions = resolver_rnn(net), functions_rnn(net)

@@ -13,7 +13,7 @@ from symbackprop._elman import derive_rnn
 from symbackprop._rnn import RNN
 from symbackprop._rnn_numeric import RNNVectorized, check_rnn, random_point
 from symbackprop._rnn_reference import bptt
-from symbackprop._rnn_verify import functions_rnn, resolver_rnn
+from symbackprop._timed import functions as functions_rnn, resolver as resolver_rnn
 
 from .conftest import HIDDEN
 from .test_document import _compile
