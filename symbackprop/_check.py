@@ -19,15 +19,30 @@ from . import _names as names
 from . import _reference as reference
 from ._activations import Z
 from ._compile import vectorized
+from ._bptt import GROUPS, LETTER, RNNVectorized, flat, values_of
 from ._program import printed_formulas
 from ._derivation import derive
+from ._elman import derive_rnn
 from ._network import Network
-from ._reference import unknown_loss_note
+from ._rnn import RNN, sym
 from ._tally import CUSTOM_RTOL, Kernel, Report, run
 
 MAX_PRINTED = 3000        # parameters up to which the printed formulas are compiled
+MAX_PRINTED_RNN = 400     # terms of the unrolled network up to which its printed formulas are compiled
 MAX_FD_ALL = 400          # above this many, finite differences sample each layer
 FD_PER_LAYER = 40
+
+
+def unknown_loss_note(loss: str) -> str | None:
+    """The note for a loss the NumPy reference has no entry for (registered without reference=), else None.
+
+    With no second opinion there is no pair with the reference: a guess would be a false report.
+    """
+    if loss in reference.LOSSES:
+        return None
+    return (f"the NumPy reference does not know the loss {loss}, so nothing is compared with it: register "
+            f"it with extend.register_loss({loss!r}, term, reference=(value, derivative)), NumPy functions "
+            "of a and t")
 
 
 def custom_numpy(net) -> list:
@@ -87,33 +102,35 @@ def _flat(net: Network, dW, db) -> dict:
     return out
 
 
-def finite_differences(f, W, b, X, T, which) -> dict:
-    """Central differences of E for the parameters ``which`` [(kind, k, index, name)]."""
+def finite_differences(loss, groups, rng=None) -> dict:
+    """Central differences of ``loss()`` by each (array, index, name) of each group, the array
+    changed in place and put back; with ``rng``, FD_PER_LAYER random entries of a larger group."""
     out = {}
-    for kind, k, index, name in which:
-        M = W[k] if kind == "w" else b[k]
-        old = M[index]
-        h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(old))   # step balancing truncation and rounding
-        M[index] = old + h
-        up = f.loss(W, b, X, T)
-        M[index] = old - h
-        down = f.loss(W, b, X, T)
-        M[index] = old
-        out[name] = (up - down) / (2 * h)
+    for group in groups:
+        if rng is not None and len(group) > FD_PER_LAYER:
+            group = [group[n] for n in rng.choice(len(group), FD_PER_LAYER, replace=False)]
+        for M, index, name in group:
+            old = M[index]
+            h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(old))   # step balancing truncation and rounding
+            M[index] = old + h
+            up = loss()
+            M[index] = old - h
+            down = loss()
+            M[index] = old
+            out[name] = (up - down) / (2 * h)
     return out
 
 
-def _parameters(net: Network, rng, sample: bool):
-    found, tied = [], dict(net.ties)
+def _dense_groups(net: Network, W, b) -> list:
+    """Each layer's own weights and biases as (array, index, name), for finite differences."""
+    groups, tied = [], dict(net.ties)
     for k in range(net.depth - 1):
-        layer = [("w", k, (i, j), names.weight(i + 1, j + 1, k + 1).name)
+        layer = [(W[k], (i, j), names.weight(i + 1, j + 1, k + 1).name)
                  for i in range(net.layers[k]) for j in range(net.layers[k + 1]) if k + 1 not in tied]
         if net.bias:
-            layer += [("b", k, (j,), names.bias(j + 1, k + 2).name) for j in range(net.layers[k + 1])]
-        if sample and len(layer) > FD_PER_LAYER:
-            layer = [layer[n] for n in rng.choice(len(layer), FD_PER_LAYER, replace=False)]
-        found += layer
-    return found
+            layer += [(b[k], (j,), names.bias(j + 1, k + 2).name) for j in range(net.layers[k + 1])]
+        groups.append(layer)
+    return groups
 
 
 def _reference(net: Network, acts, W, b, X, T):
@@ -173,9 +190,92 @@ class _Dense(Kernel):
         return values_dict(self.network, *point)
 
     def fd(self, point, rng):
-        return finite_differences(self.vec, *point, _parameters(self.network, rng, self.sample_fd))
+        W, b, X, T = point
+        return finite_differences(lambda: self.vec.loss(*point), _dense_groups(self.network, W, b),
+                                  rng if self.sample_fd else None)
 
 
 def check(net: Network, samples: int = 5, seed: int = 0, batch: int = 1) -> Report:
     """Compare every pair at ``samples`` random points; the report is truthy when all agree."""
     return run(_Dense(net), samples, seed, batch)
+
+
+# ---------------------------------------------------------------- the recurrent network
+def random_rnn_point(net: RNN, rng, batch: int = 1):
+    """U, W, V (b, c), inputs, targets and h<0>, scaled by 1/√fan-in, so that wide layers neither
+    saturate nor explode over many steps."""
+    I, H, O = net.inputs, net.hidden, net.outputs
+    P = {"U": rng.normal(0, 1 / np.sqrt(I), (I, H)), "W": rng.normal(0, 1 / np.sqrt(H), (H, H)),
+         "V": rng.normal(0, 1 / np.sqrt(H), (H, O))}
+    if net.bias:
+        P["b"], P["c"] = rng.normal(0, 0.5, net.hidden), rng.normal(0, 0.5, net.outputs)
+    X = rng.uniform(-1, 1, (batch, net.steps, net.inputs))
+    h0 = rng.normal(0, 0.5, (batch, net.hidden))
+    out = net.output_activation.name
+    if out == "softmax" and net.loss.name == "cross_entropy":
+        T = np.eye(net.outputs)[rng.integers(0, net.outputs, (batch, net.steps))]
+    elif net.loss.needs_unit_range or out in ("sigmoid", "softmax"):
+        T = rng.uniform(0.05, 0.95, (batch, net.steps, net.outputs))
+    else:
+        T = rng.uniform(-1, 1, (batch, net.steps, net.outputs))
+    return P, X, T, h0
+
+
+def _group_of(name: str) -> str:
+    """A parameter's row in the report: its matrix (u, w, v) or its biases (b, c)."""
+    return f"{name[0]} weights" if name[0] in "uwv" else f"{name[0]} biases"
+
+
+class _Recurrent(Kernel):
+    """What check compares for a recurrent network: vectorized BPTT, the printed formulas, the
+    NumPy reference BPTT and finite differences (of the full E, so not when truncated)."""
+
+    group_of = staticmethod(_group_of)
+
+    def __init__(self, net: RNN, truncate: int | None):
+        self.network, self.truncate = net, truncate
+        self.vec = RNNVectorized(net, truncate)
+        small = net.size <= MAX_PRINTED_RNN
+        self.formulas = printed_formulas(derive_rnn(net, weights=(), truncate=truncate)) if small else None
+        self.hidden, self.output = custom_numpy(net)
+        self.custom = callable(self.hidden) or callable(self.output)
+        self.sample_fd = net.n_parameters > MAX_FD_ALL
+        self.whole = truncate is None or truncate >= net.steps
+        unknown = unknown_loss_note(net.loss.name)
+        self.known = unknown is None
+        self.notes = [note for note, when in (
+            (f"printed formulas not compiled: the unrolled network has over {MAX_PRINTED_RNN} terms", not small),
+            (f"custom activation: the reference differentiates it numerically, tolerance {CUSTOM_RTOL:.0e}",
+             self.custom),
+            (f"finite differences on {FD_PER_LAYER} random parameters of each of U, W, V, b, c", self.sample_fd),
+            (f"truncated to {truncate} steps: finite differences (of the full E) are not compared", not self.whole),
+            (unknown, not self.known)) if when]
+
+    def point(self, rng, batch):
+        return random_rnn_point(self.network, rng, batch)
+
+    def vectorized(self, point) -> dict:
+        E, grads = self.vec(*point)
+        return {"E": float(E), **flat(grads)}
+
+    def reference(self, point):
+        if not self.known:
+            return None
+        E, grads = reference.bptt(self.hidden, self.output, self.network.loss.name, *point, self.truncate)
+        return {"E": float(E), **flat(grads)}
+
+    def values(self, point) -> dict:
+        return values_of(self.network, *point)
+
+    def fd(self, point, rng):
+        if not self.whole:
+            return None
+        P = point[0]
+        groups = [[(P[key], index, sym(LETTER[key], *(i + 1 for i in index)).name) for index in np.ndindex(P[key].shape)]
+                  for key in GROUPS if key in P]
+        return finite_differences(lambda: self.vec.loss(*point), groups, rng if self.sample_fd else None)
+
+
+def check_rnn(net: RNN, samples: int = 5, seed: int = 0, batch: int = 1, truncate: int | None = None) -> Report:
+    """Printed formulas, vectorized BPTT, the reference BPTT and finite differences, pair by pair."""
+    return run(_Recurrent(net, truncate), samples, seed, batch)

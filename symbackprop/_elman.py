@@ -192,7 +192,15 @@ def expected_rnn(d: RNNDerivation, eq) -> sympy.Expr:
 
 
 def mistakes_rnn(d: RNNDerivation, eq, expected):
-    """(name, wrong answer) for the usual mistakes of backpropagation through time."""
+    """(name, wrong answer) for the usual mistakes of backpropagation through time.
+
+    >>> import symbackprop as sb
+    >>> net = sb.rnn(1, 1, 1, 2, activation="tanh")
+    >>> bool(sb.verify(net, "dE/dw11 = h1<0>*delta1<1> + h1<1>*delta1<2>"))
+    True
+    >>> sb.verify(net, "dE/dw11 = h1<1>*delta1<2>").diagnosis
+    'a missing sum over time (only step 2)'
+    """
     net = d.network
     kind, _, _ = parse_name(eq.lhs_name)
     from ._verify import _deltas_expanded

@@ -47,3 +47,18 @@ class OutputError(SymbackpropError, OSError):
 
 class CompileError(SymbackpropError):
     """An expression NumPy cannot evaluate; the message names the function."""
+
+
+def check_table(data: dict, keys: dict, required, where: str, has: str, example: str) -> None:
+    """SpecError for a spec table with an unknown key (``has`` introduces the known ones), a required
+    key missing, or a value of the wrong type (``keys``: key → type; True is not an int here)."""
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise SpecError(f"{where}: unknown key {unknown[0]!r}; {has} {', '.join(keys)}")
+    for key in required:
+        if key not in data:
+            raise SpecError(f"{where}: missing key {key!r}; e.g. {example}")
+    for key, value in data.items():
+        kind = keys[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise SpecError(f"{where}: {key} has the wrong type ({type(value).__name__}); e.g. {example}")

@@ -18,7 +18,7 @@ from . import _views as views
 from ._compile import vectorized
 from ._network import Network
 from ._rnn import RNN
-from ._rnn_numeric import RNNVectorized, flat
+from ._bptt import RNNVectorized, flat
 from ._values import RNNValues, Values
 
 

@@ -115,7 +115,8 @@ def _recurrent() -> Kind:
     from ._equation import parse_equation
     from ._evaluate import evaluate_rnn
     from ._report import rnn_evaluation_json, rnn_evaluation_text
-    from ._rnn_numeric import RNNVectorized, check_rnn
+    from ._bptt import RNNVectorized
+    from ._check import check_rnn
     from ._values import parse_rnn_values
 
     def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):

@@ -36,6 +36,35 @@ def activation_named(text: str, letter: str = "f") -> Activation:
                     "or an expression in z such as z/(1+abs(z))")
 
 
+def whole(n) -> bool:
+    """A positive whole number (True and False are not numbers here)."""
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 1
+
+
+def checked_parts(n_params: int, activations, loss) -> Loss:
+    """Checks every kind makes first: the parameter limit, each activation given as text, a known loss."""
+    if n_params > MAX_PARAMETERS:
+        raise SpecError(f"the network has {n_params:,} parameters; the limit is {MAX_PARAMETERS:,}: use smaller layers")
+    for text in activations:
+        if not isinstance(text, str):
+            raise SpecError(f"activation {text!r} must be one name or an expression in z, as text")
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise SpecError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
+    return LOSSES[loss]
+
+
+def check_outputs(loss: Loss, out: Activation, outputs: int, bias, hint: str) -> None:
+    """Checks every kind makes last: outputs that suit the loss (``hint`` names the fix), softmax's
+    outputs, bias a boolean."""
+    if loss.needs_unit_range and not out.unit_range:
+        raise SpecError(f"loss {loss.name} takes the log of the outputs, which {out.name} does not keep in (0, 1): "
+                        f"{hint}")
+    if out.output_only and outputs < 2:
+        raise SpecError("softmax needs at least 2 output nodes: use sigmoid for a single output")
+    if not isinstance(bias, bool):
+        raise SpecError(f"bias must be true or false, got {bias!r}")
+
+
 @dataclass(frozen=True)
 class Network:
     """A feedforward network; ``activations[k-2]`` is the activation of layer k."""
@@ -58,20 +87,17 @@ class Network:
         layers = tuple(layers)
         if len(layers) < 2:
             raise SpecError(f"a network needs at least 2 layers (inputs and outputs), got {len(layers)}: write e.g. 2-3-1")
-        for n in layers:
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise SpecError(f"layer size {n!r} is not a positive whole number: write e.g. 2-3-1")
+        if not all(whole(n) for n in layers):
+            bad = next(n for n in layers if not whole(n))
+            raise SpecError(f"layer size {bad!r} is not a positive whole number: write e.g. 2-3-1")
         n_params = sum(a * b for a, b in zip(layers, layers[1:])) + (sum(layers[1:]) if bias else 0)
-        if n_params > MAX_PARAMETERS:
-            raise SpecError(f"the network has {n_params:,} parameters; the limit is {MAX_PARAMETERS:,}: use smaller layers")
         names_ = [activation] * (len(layers) - 1) if isinstance(activation, str) else list(activation)
+        lossobj = checked_parts(n_params, names_, loss)
         if len(names_) != len(layers) - 1:
             raise SpecError(f"{len(names_)} activations given for {len(layers) - 1} layers after the inputs: "
                             "give one name, or one per layer after the inputs")
         acts, letters = [], {}
         for k, text in enumerate(names_, start=2):
-            if not isinstance(text, str):
-                raise SpecError(f"activation {text!r} must be a name or an expression in z, as text")
             text = text.strip()
             if text not in ACTIVATIONS and text not in letters:
                 if len(letters) == len(CUSTOM_LETTERS):
@@ -82,16 +108,7 @@ class Network:
                 raise SpecError(f"{act.name} is for the output layer only, but layer {k} is hidden: "
                                 "choose another activation for the hidden layers")
             acts.append(act)
-        if not isinstance(loss, str) or loss not in LOSSES:
-            raise SpecError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
-        lossobj = LOSSES[loss]
-        if lossobj.needs_unit_range and not acts[-1].unit_range:
-            raise SpecError(f"loss {loss} takes the log of the outputs, which {acts[-1].name} does not keep "
-                            "in (0, 1): use sigmoid or softmax outputs, or loss mse")
-        if acts[-1].output_only and layers[-1] < 2:
-            raise SpecError("softmax needs at least 2 output nodes: use sigmoid for a single output")
-        if not isinstance(bias, bool):
-            raise SpecError(f"bias must be true or false, got {bias!r}")
+        check_outputs(lossobj, acts[-1], layers[-1], bias, "use sigmoid or softmax outputs, or loss mse")
         return cls(layers, tuple(acts), lossobj, bias, *_structure(layers, skips, ties, penalty))
 
     # -- shape

@@ -1,4 +1,4 @@
-"""The second opinion: backprop in plain NumPy matrices, written from the textbook.
+"""The second opinion: backprop (and through time) in plain NumPy matrices, written from the textbook.
 
 It imports nothing symbolic and keeps its own tables of activations and losses, so that a
 mistake in the registries or the derivation cannot fool both sides.  Shapes:
@@ -128,25 +128,16 @@ def act_prime(act, z):
     return ACTIVATIONS[act][1](z)
 
 
-def forward(layers, acts, W, b, X):
-    """Lists Z[k], A[k] (index 0 = the inputs' layer; Z[0] is None)."""
-    A, Z = [np.asarray(X, dtype=float)], [None]
-    for k in range(len(layers) - 1):
-        z = A[-1] @ W[k] + (b[k] if b is not None else 0.0)    # z[k+1] = a[k] W[k] + b
-        Z.append(z)
-        A.append(act_value(acts[k], z))
-    return Z, A
-
-
 def backprop(layers, acts, loss, W, b, X, T):
     """(E, dW, db, info) summed over the batch; info holds Z, A and the δ's per layer.
 
     acts: one per layer after the inputs, a name of ACTIVATIONS, "softmax", or a
     NumPy function (a custom activation, differentiated by the five-point stencil).
     """
-    T = np.asarray(T, dtype=float)
-    Z, A = forward(layers, acts, W, b, X)
-    L = len(layers) - 1
+    T, A, Z, L = np.asarray(T, dtype=float), [np.asarray(X, dtype=float)], [None], len(layers) - 1
+    for k in range(L):
+        Z.append(A[-1] @ W[k] + (b[k] if b is not None else 0.0))    # z[k+1] = a[k] W[k] + b
+        A.append(act_value(acts[k], Z[-1]))
     E = _loss_value(acts[-1], loss, Z[L], A[L], T)
     deltas = [None] * (L + 1)
     deltas[L] = _output_delta(acts[-1], loss, Z[L], A[L], T)
@@ -263,13 +254,47 @@ def backprop_general(sizes, activations, loss, W, b, X, T, *, skips=None, ties=N
     return E, dW, db
 
 
-def unknown_loss_note(loss: str) -> str | None:
-    """The note for a loss the NumPy reference has no entry for (registered without reference=), else None.
+def bptt(hidden, output, loss, P, X, Y, h0=None, truncate=None):
+    """Backpropagation through time for the recurrent network: (E, grads) summed over the batch.
 
-    With no second opinion there is no pair with the reference: a guess would be a false report.
+    Shapes: U (n_in, n_h), W (n_h, n_h), V (n_h, n_out), b (n_h,), c (n_out,); X (batch, T, n_in),
+    Y (batch, T, n_out), h0 (batch, n_h); grads has U, W, V (and b, c when P has them).
+    truncate K: δ does not flow from step t+1 back to step t when t is a multiple of K.
+
+    >>> P = {"U": np.array([[1.0]]), "W": np.array([[0.0]]), "V": np.array([[1.0]])}
+    >>> E, grads = bptt("linear", "linear", "mse", P, np.ones((1, 2, 1)), np.zeros((1, 2, 1)))
+    >>> float(E), float(grads["U"][0, 0])
+    (1.0, 2.0)
     """
-    if loss in LOSSES:
-        return None
-    return (f"the NumPy reference does not know the loss {loss}, so nothing is compared with it: register "
-            f"it with extend.register_loss({loss!r}, term, reference=(value, derivative)), NumPy functions "
-            "of a and t")
+    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    batch, T, _ = X.shape
+    U, W, V = P["U"], P["W"], P["V"]
+    b, c = P.get("b"), P.get("c")
+    H = [np.zeros((batch, W.shape[0])) if h0 is None else np.asarray(h0, dtype=float)]
+    S, O, A = [None], [None], [None]
+    E = 0.0
+    for t in range(1, T + 1):
+        s = X[:, t - 1] @ U + H[t - 1] @ W + (b if b is not None else 0.0)
+        h = act_value(hidden, s)
+        o = h @ V + (c if c is not None else 0.0)
+        a = act_value(output, o)
+        E += _loss_value(output, loss, o, a, Y[:, t - 1]).sum()
+        S.append(s), H.append(h), O.append(o), A.append(a)
+    grads = {"U": np.zeros_like(U), "W": np.zeros_like(W), "V": np.zeros_like(V)}
+    if b is not None:
+        grads["b"], grads["c"] = np.zeros_like(b), np.zeros_like(c)
+    after = np.zeros_like(H[0])          # δ<t+1>
+    for t in range(T, 0, -1):
+        e = _output_delta(output, loss, O[t], A[t], Y[:, t - 1])
+        dh = e @ V.T
+        if t < T and (truncate is None or t % truncate != 0):
+            dh = dh + after @ W.T
+        delta = dh * act_prime(hidden, S[t])
+        grads["U"] += X[:, t - 1].T @ delta
+        grads["W"] += H[t - 1].T @ delta
+        grads["V"] += H[t].T @ e
+        if b is not None:
+            grads["b"] += delta.sum(axis=0)
+            grads["c"] += e.sum(axis=0)
+        after = delta
+    return E, grads

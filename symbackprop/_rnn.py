@@ -24,8 +24,9 @@ from . import _names as names
 from . import _views as views
 from ._activations import Activation
 from ._display import Displays
-from ._losses import LOSSES, Loss
-from ._network import MAX_PARAMETERS, Network, SpecError, activation_named
+from ._losses import Loss
+from ._errors import check_table
+from ._network import Network, SpecError, activation_named, check_outputs, checked_parts, whole
 
 E = sympy.Symbol("E", real=True)
 
@@ -61,33 +62,20 @@ class RNN:
               loss="mse", bias=False) -> "RNN":
         """Check every part and make the network; raise SpecError naming what is wrong."""
         for key, n in (("inputs", inputs), ("hidden", hidden), ("outputs", outputs), ("steps", steps)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            if not whole(n):
                 raise SpecError(f"{key} = {n!r} is not a positive whole number: e.g. inputs = 2, hidden = 3, "
                                 "outputs = 1, steps = 4")
         if steps > MAX_STEPS:
             raise SpecError(f"steps = {steps:,}: the limit is {MAX_STEPS:,} steps")
         n_params = inputs * hidden + hidden * hidden + hidden * outputs + ((hidden + outputs) if bias else 0)
-        if n_params > MAX_PARAMETERS:
-            raise SpecError(f"the network has {n_params:,} parameters; the limit is {MAX_PARAMETERS:,}: "
-                            "use smaller layers")
-        for key, text in (("activation", activation), ("output_activation", output_activation)):
-            if not isinstance(text, str):
-                raise SpecError(f"{key} must be one name or an expression in z, as text, not {text!r}")
+        lossobj = checked_parts(n_params, (activation, output_activation), loss)
         hid = activation_named(activation.strip(), "f")
         out = activation_named(output_activation.strip(), "h" if hid.function_name else "f")
         if hid.output_only:
             raise SpecError(f"{hid.name} is for outputs only: choose another hidden activation, "
                             "e.g. activation = \"tanh\"")
-        if not isinstance(loss, str) or loss not in LOSSES:
-            raise SpecError(f"unknown loss {loss!r}: use one of {', '.join(LOSSES)}")
-        lossobj = LOSSES[loss]
-        if lossobj.needs_unit_range and not out.unit_range:
-            raise SpecError(f"loss {loss} takes the log of the outputs, which {out.name} does not keep in "
-                            "(0, 1): use output_activation = \"sigmoid\" or \"softmax\", or loss mse")
-        if out.output_only and outputs < 2:
-            raise SpecError("softmax needs at least 2 outputs: use sigmoid for a single output")
-        if not isinstance(bias, bool):
-            raise SpecError(f"bias must be true or false, got {bias!r}")
+        check_outputs(lossobj, out, outputs, bias,
+                      "use output_activation = \"sigmoid\" or \"softmax\", or loss mse")
         return cls(inputs, hidden, outputs, steps, hid, out, lossobj, bias)
 
     @property
@@ -157,19 +145,8 @@ KEYS = {"kind": str, "inputs": int, "hidden": int, "outputs": int, "steps": int,
 
 def from_data(data: dict, source: str, activation=None, loss=None, bias=None) -> RNN:
     """An RNN from a spec file's table (kind = "rnn"); options override the file."""
-    unknown = sorted(set(data) - set(KEYS))
-    if unknown:
-        raise SpecError(f"{source}: unknown key {unknown[0]!r}; an RNN spec has {', '.join(KEYS)}")
-    for key in ("inputs", "hidden", "outputs", "steps"):
-        if key not in data:
-            raise SpecError(f"{source}: missing key {key!r}; an RNN spec needs inputs, hidden, outputs and steps")
-    for key, kind in KEYS.items():
-        value = data.get(key)
-        if key in data and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            raise SpecError(f"{source}: {key} has the wrong type ({type(value).__name__}); e.g. kind = \"rnn\", "
-                            "inputs = 2, hidden = 3, outputs = 1, steps = 4, activation = \"tanh\", bias = true")
-    if isinstance(activation, list):
-        raise SpecError("an RNN takes one hidden --activation (its output_activation is set in the spec file)")
+    check_table(data, KEYS, ("inputs", "hidden", "outputs", "steps"), source, "an RNN spec has",
+                "kind = \"rnn\", inputs = 2, hidden = 3, outputs = 1, steps = 4, activation = \"tanh\", bias = true")
     merged = {"activation": "g", "output_activation": "linear", "loss": "mse", "bias": False, **data}
     for key, value in (("activation", activation), ("loss", loss), ("bias", bias)):
         if value is not None:

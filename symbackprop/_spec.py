@@ -11,7 +11,8 @@ import tomllib
 from pathlib import Path
 
 from ._files import read_text
-from ._network import Network, SpecError
+from ._errors import check_table
+from ._network import Network, SpecError, whole
 
 _KEYS = {"layers": list, "activation": (str, list), "loss": str, "bias": bool}
 _COMPACT = re.compile(r"[0-9]+(-[0-9]+)+\Z")
@@ -48,15 +49,8 @@ def _read_file(path: Path) -> dict:
 
 
 def _check_keys(data: dict, source: str) -> dict:
-    unknown = sorted(set(data) - set(_KEYS))
-    if unknown:
-        raise SpecError(f"{source}: unknown key {unknown[0]!r}; the keys are {', '.join(_KEYS)}")
-    if "layers" not in data:
-        raise SpecError(f"{source}: missing key 'layers', e.g. layers = [2, 3, 1]")
-    for key, kind in _KEYS.items():
-        if key in data and not isinstance(data[key], kind):
-            raise SpecError(f"{source}: {key} has the wrong type ({type(data[key]).__name__}); "
-                            f"e.g. layers = [2, 3, 1], activation = \"sigmoid\", loss = \"mse\", bias = false")
+    check_table(data, _KEYS, ("layers",), source, "the keys are",
+                "layers = [2, 3, 1], activation = \"sigmoid\", loss = \"mse\", bias = false")
     return data
 
 
@@ -125,24 +119,17 @@ def _layer_list(data: dict, source: str) -> dict:
         raise SpecError(f"{source}: unknown key {unknown[0]!r}; a layer-list spec has inputs, loss, penalty "
                         "and one [[layer]] table per layer")
     inputs, layers = data.get("inputs"), data.get("layer")
-    if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 1:
+    if not whole(inputs):
         raise SpecError(f"{source}: inputs = {inputs!r}; give the number of inputs, e.g. inputs = 4")
     if not isinstance(layers, list) or not layers or not all(isinstance(t, dict) for t in layers):
         raise SpecError(f"{source}: give one [[layer]] table per layer after the inputs, each with size = N")
     sizes, acts, biases, skips, ties = [inputs], [], set(), [], []
     for k, entry in enumerate(layers, start=2):
         where = f"{source}, layer {k}"
-        for key, value in entry.items():
-            kind = _LAYER_KEYS.get(key)
-            if kind is None:
-                raise SpecError(f"{where}: unknown key {key!r}; a dense layer has {', '.join(_LAYER_KEYS)}")
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise SpecError(f"{where}: {key} has the wrong type ({type(value).__name__}); "
-                                "e.g. size = 3, activation = \"tanh\", bias = true, skip = 2, tied = 1")
+        check_table(entry, _LAYER_KEYS, ("size",), where, "a dense layer has",
+                    "size = 3, activation = \"tanh\", bias = true, skip = 2, tied = 1")
         if entry.get("kind", "dense") != "dense":
             raise SpecError(f"{where}: kind = {entry['kind']!r} is not a layer kind yet; use kind = \"dense\"")
-        if "size" not in entry:
-            raise SpecError(f"{where}: missing size, e.g. size = 3")
         sizes.append(entry["size"])
         acts.append(entry.get("activation", "g"))
         biases.add(entry.get("bias", False))

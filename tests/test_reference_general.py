@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symbackprop._reference import LOSSES, backprop, backprop_general
-from symbackprop._rnn_reference import bptt
+from symbackprop._reference import LOSSES, backprop, backprop_general, bptt
 
 HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear"]
 H = 1e-6

@@ -7,12 +7,14 @@ import pytest
 import sympy
 
 import symbackprop as sb
-from symbackprop import _rnn_numeric
+from symbackprop import _bptt, _check
 from symbackprop._grammar import parse_expression
 from symbackprop._elman import derive_rnn
 from symbackprop._rnn import RNN
-from symbackprop._rnn_numeric import RNNVectorized, check_rnn, random_point
-from symbackprop._rnn_reference import bptt
+from symbackprop._bptt import RNNVectorized, flat
+from symbackprop._check import check_rnn
+from symbackprop._check import random_rnn_point as random_point
+from symbackprop._reference import bptt
 from symbackprop._timed import functions as functions_rnn, resolver as resolver_rnn
 
 from .conftest import HIDDEN
@@ -45,13 +47,13 @@ def test_check_agrees(T, n, out, loss):
     assert report, [str(r) for r in report.failures]
     pairs = {r.pair for r in report.rows}
     assert "finite differences vs reference" in pairs
-    assert ("printed vs reference" in pairs) == (net.size <= _rnn_numeric.MAX_PRINTED)
+    assert ("printed vs reference" in pairs) == (net.size <= _check.MAX_PRINTED_RNN)
 
 
 def test_check_fails_when_the_recursion_is_wrong(monkeypatch):
     """The check can fail: drop δ's flow back through w in the vectorized code only."""
     net = sb.rnn(2, 3, 1, 4, activation="tanh")
-    monkeypatch.setattr(_rnn_numeric, "flows", lambda net, t, truncate: False)
+    monkeypatch.setattr(_bptt, "flows", lambda net, t, truncate: False)
     report = check_rnn(net, samples=1)
     assert not report
     assert {r.pair for r in report.failures} >= {"vectorized vs reference"}
@@ -193,7 +195,6 @@ def test_eval_matches_the_reference_and_updates(tmp_path, cli_run):
     spec.write_text(json.dumps(net.as_dict()))
     path, values = _values_file(tmp_path, net, seed=3)
     data = json.loads(cli_run("eval", str(spec), "--values", str(path), "--lr", "0.5", "--format", "json").output)
-    from symbackprop._rnn_numeric import flat
     from symbackprop._values import parse_rnn_values
     v = parse_rnn_values(net, values)
     E, g = bptt("softplus", "softmax", "cross_entropy", v.P, v.X, v.T, v.h0)

@@ -1,4 +1,4 @@
-"""Numbers for recurrent networks: compiled BPTT, printed formulas, check, values, eval.
+"""Compiled backpropagation through time: the recurrent kind's matrix code, and its names.
 
 The vectorized form takes its elementwise parts (g, g', ∂E/∂o at the outputs, the
 loss term) from the derivation of a one-step proxy, exactly as the feedforward
@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tally import Kernel, Report
 from ._compile import CompileError, Vectorized, _full
-from ._program import printed_formulas
 from ._network import Network
-from ._elman import derive_rnn, flows
+from ._elman import flows
 from ._rnn import RNN, sym
-from ._rnn_reference import bptt
 
 GROUPS = ("U", "W", "V", "b", "c")
 LETTER = {"U": "u", "W": "w", "V": "v", "b": "b", "c": "c"}
@@ -143,7 +140,7 @@ class RNNVectorized:
         return rows
 
 
-# ---------------------------------------------------------------- printed formulas
+# ---------------------------------------------------------------- names and values
 def values_of(net: RNN, P, X, T, h0) -> dict:
     """Plain name → value (arrays over the batch for x, t and h<0>)."""
     V = {}
@@ -169,110 +166,3 @@ def flat(grads: dict) -> dict:
             for index, value in np.ndenumerate(np.asarray(grads[key])):
                 out[sym(LETTER[key], *(i + 1 for i in index)).name] = float(value)
     return out
-
-
-# ---------------------------------------------------------------- check
-def random_point(net: RNN, rng, batch: int = 1):
-    # scaled by 1/√fan-in, so that wide layers neither saturate nor explode over many steps
-    I, H, O = net.inputs, net.hidden, net.outputs
-    P = {"U": rng.normal(0, 1 / np.sqrt(I), (I, H)), "W": rng.normal(0, 1 / np.sqrt(H), (H, H)),
-         "V": rng.normal(0, 1 / np.sqrt(H), (H, O))}
-    if net.bias:
-        P["b"], P["c"] = rng.normal(0, 0.5, net.hidden), rng.normal(0, 0.5, net.outputs)
-    X = rng.uniform(-1, 1, (batch, net.steps, net.inputs))
-    h0 = rng.normal(0, 0.5, (batch, net.hidden))
-    out = net.output_activation.name
-    if out == "softmax" and net.loss.name == "cross_entropy":
-        T = np.eye(net.outputs)[rng.integers(0, net.outputs, (batch, net.steps))]
-    elif net.loss.needs_unit_range or out in ("sigmoid", "softmax"):
-        T = rng.uniform(0.05, 0.95, (batch, net.steps, net.outputs))
-    else:
-        T = rng.uniform(-1, 1, (batch, net.steps, net.outputs))
-    return P, X, T, h0
-
-
-MAX_PRINTED = 400
-
-
-def _group_of(name: str) -> str:
-    """A parameter's row in the report: its matrix (u, w, v) or its biases (b, c)."""
-    return f"{name[0]} weights" if name[0] in "uwv" else f"{name[0]} biases"
-
-
-class _Recurrent(Kernel):
-    """What check compares for a recurrent network: vectorized BPTT, the printed formulas, the
-    NumPy reference BPTT and finite differences (of the full E, so not when truncated)."""
-
-    group_of = staticmethod(_group_of)
-
-    def __init__(self, net: RNN, truncate: int | None):
-        from ._check import CUSTOM_RTOL, FD_PER_LAYER, MAX_FD_ALL, custom_numpy, unknown_loss_note
-        self.network, self.truncate = net, truncate
-        self.vec = RNNVectorized(net, truncate)
-        small = net.size <= MAX_PRINTED
-        self.formulas = printed_formulas(derive_rnn(net, weights=(), truncate=truncate)) if small else None
-        self.hidden, self.output = custom_numpy(net)
-        self.custom = callable(self.hidden) or callable(self.output)
-        self.sample_fd = net.n_parameters > MAX_FD_ALL
-        self.whole = truncate is None or truncate >= net.steps
-        unknown = unknown_loss_note(net.loss.name)
-        self.known = unknown is None
-        self.notes = [note for note, when in (
-            (f"printed formulas not compiled: the unrolled network has over {MAX_PRINTED} terms", not small),
-            (f"custom activation: the reference differentiates it numerically, tolerance {CUSTOM_RTOL:.0e}",
-             self.custom),
-            (f"finite differences on {FD_PER_LAYER} random parameters of each of U, W, V, b, c", self.sample_fd),
-            (f"truncated to {truncate} steps: finite differences (of the full E) are not compared", not self.whole),
-            (unknown, not self.known)) if when]
-
-    def point(self, rng, batch):
-        return random_point(self.network, rng, batch)
-
-    def vectorized(self, point) -> dict:
-        E, grads = self.vec(*point)
-        return {"E": float(E), **flat(grads)}
-
-    def reference(self, point):
-        if not self.known:
-            return None
-        E, grads = bptt(self.hidden, self.output, self.network.loss.name, *point, self.truncate)
-        return {"E": float(E), **flat(grads)}
-
-    def values(self, point) -> dict:
-        return values_of(self.network, *point)
-
-    def fd(self, point, rng):
-        return finite_differences(self.vec, *point, rng if self.sample_fd else None) if self.whole else None
-
-
-def check_rnn(net: RNN, samples: int = 5, seed: int = 0, batch: int = 1, truncate: int | None = None) -> Report:
-    """Printed formulas, vectorized BPTT, the reference BPTT and finite differences, pair by pair."""
-    from ._tally import run
-    return run(_Recurrent(net, truncate), samples, seed, batch)
-
-
-def finite_differences(vec: RNNVectorized, P, X, T, h0, rng=None) -> dict:
-    """Central differences of E; with ``rng``, for FD_PER_GROUP random entries of each group."""
-    from ._check import FD_PER_LAYER
-    P = {k: np.array(v, dtype=float) for k, v in P.items()}
-    out = {}
-    for key in GROUPS:
-        if key not in P:
-            continue
-        M = P[key]
-        indices = list(np.ndindex(M.shape))
-        if rng is not None and len(indices) > FD_PER_LAYER:
-            indices = [indices[n] for n in rng.choice(len(indices), FD_PER_LAYER, replace=False)]
-        for index in indices:
-            old = M[index]
-            step = np.cbrt(np.finfo(float).eps) * max(1.0, abs(old))
-            M[index] = old + step
-            up = vec.loss(P, X, T, h0)
-            M[index] = old - step
-            down = vec.loss(P, X, T, h0)
-            M[index] = old
-            out[sym(LETTER[key], *(i + 1 for i in index)).name] = (up - down) / (2 * step)
-    return out
-
-
-# ---------------------------------------------------------------- values and eval
