@@ -1,4 +1,4 @@
-"""How a derivation shows itself: text, LaTeX, Markdown, JSON, and in Jupyter.
+"""How a derivation shows itself: text, LaTeX, Markdown, JSON, HTML, and in Jupyter.
 
 The math modules make derivations; the render modules write them.  So that data
 flows one way, a derivation class holds a table of writers that the render layer
@@ -34,6 +34,10 @@ class Displays:
     def to_beamer(self) -> str:
         """Slides (a complete beamer document): each weight's chain rule lit up path by path."""
         return self._write("beamer")
+
+    def to_html(self) -> str:
+        """A self-contained web page: MathML, and the drawing as SVG linking to each weight's steps."""
+        return self._write("html")
 
     def to_markdown(self) -> str:
         return self._write("markdown")

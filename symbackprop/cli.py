@@ -90,8 +90,8 @@ def cli():
 @spec_options
 @click.option("--weight", "weights", multiple=True, metavar="NAME",
               help="Show the steps for this weight or bias only (repeatable), e.g. w11[2].")
-@click.option("--format", "fmt", type=click.Choice(["text", "latex", "markdown", "json", "beamer"]), default="text",
-              show_default=True, help="beamer: slides, a complete document, each path of a weight lit up in turn.")
+@click.option("--format", "fmt", type=click.Choice(["text", "latex", "markdown", "json", "beamer", "html"]), default="text",
+              show_default=True, help="beamer: slides, each path of a weight lit up in turn; html: a web page, its drawing linked.")
 @click.option("--ascii", "ascii_only", is_flag=True, help="Text in ASCII: delta, eta, dE/dw, *.")
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
 @click.option("--prove", is_flag=True,
