@@ -13,7 +13,8 @@ from ._kinds import KINDS, kind_of
 from ._network import Network
 from ._rnn import RNN
 from ._spec import from_spec
-from ._verify import Sampler, Verdict, decide
+from ._chain import check_chain
+from ._verify import Sampler, Verdict
 
 
 @lru_cache(maxsize=8)
@@ -124,8 +125,9 @@ def verify(spec_or_network, equation: str, **options) -> Verdict:
     """Whether a hand-derived equation is right: a Verdict, truthy when right.
 
     It has ``.expected`` (the tool's answer), ``.diagnosis`` (a named mistake, when one
-    matches) and ``.counterexample`` (a point and both values). Raises ParseError,
-    with the column, for text it cannot read.
+    matches) and ``.counterexample`` (a point and both values). A chain ``lhs = step 1 =
+    step 2 = …`` gives one Verdict per step in ``.steps``, each held against the left side.
+    Raises ParseError, with the column, for text it cannot read.
 
     >>> v = verify("2-3-1", "dE/dw11[1] = delta1[3]*w11[2]*x1")
     >>> bool(v), v.diagnosis
@@ -134,4 +136,4 @@ def verify(spec_or_network, equation: str, **options) -> Verdict:
     net = _as_network(spec_or_network, options)
     kind = kind_of(net)
     d, sampler = _verifier_for(net)
-    return decide(d, kind.parse_equation(net, equation), rules=kind.rules, sampler=sampler)
+    return check_chain(d, kind.reading(net), kind.rules, sampler, equation)

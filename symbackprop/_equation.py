@@ -61,6 +61,16 @@ def _group(s: str, i: int) -> tuple[str, int]:
     raise ParseError("unbalanced braces in the LaTeX", i + 1)
 
 
+def _sum(s: str, i: int, depth: int) -> tuple[str, int]:
+    """A sum's marks after \\sum or Σ, kept in the plain form: Σ_{j=1}^{3}."""
+    marks = ""
+    for mark in "_^":
+        if s[i:].lstrip().startswith(mark):
+            group, i = _group(s, len(s) - len(s[i:].lstrip()) + 1)
+            marks += f"{mark}{{{latex_to_plain(group, depth + 1).replace(' ', '')}}}"
+    return f" Σ{marks} ", i
+
+
 def latex_to_plain(s: str, depth: int = 0) -> str:
     """Rewrite LaTeX math into the plain grammar: \\frac, \\partial, _{}, ^{[k]}, \\left(, …"""
     if depth > 50:
@@ -76,8 +86,8 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
                 num, i = _group(s, i)
                 den, i = _group(s, i)
                 num, den = latex_to_plain(num, depth + 1).strip(), latex_to_plain(den, depth + 1).strip()
-                if num.replace(" ", "") in ("∂E", "dE") and den.startswith(("∂", "d")):
-                    out.append(f"{num.replace(' ', '')}/{den.replace(' ', '')}")
+                if all(_PARTIAL_PART.fullmatch(side.replace(" ", "")) for side in (num, den)):
+                    out.append(f"{num.replace(' ', '')}/{den.replace(' ', '')}")      # ∂E/∂w11[2], ∂a1[3]/∂z1[3]
                 else:
                     out.append(f"(({num})/({den}))")
             elif cmd == "sqrt":
@@ -91,20 +101,30 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
                 inner, i = _group(s, i)
                 word = inner.strip().lower()
                 out.append(_ROMAN.get(word, inner.strip()))
+            elif cmd == "sum":                          # \sum_{j=1}^{3} → Σ_{j=1}^{3}, as the plain form
+                mark, i = _sum(s, i, depth)
+                out.append(mark)
+            elif cmd == "prime":
+                out.append("'")
             elif cmd in _COMMANDS:
                 out.append(_COMMANDS[cmd])
             elif cmd == "\\":
                 out.append(" ")
             else:
                 raise ParseError(f"unknown LaTeX command \\{cmd}", i - len(cmd))
+        elif c == "Σ":
+            mark, i = _sum(s, i + 1, depth)
+            out.append(mark)
         elif c == "_":
             sub, i = _group(s, i + 1)
             out.append(latex_to_plain(sub, depth + 1).replace(" ", ""))
         elif c == "^":
             sup, i = _group(s, i + 1)
             sup = sup.strip()
-            if re.fullmatch(r"\[\s*[0-9]+\s*\]", sup):          # a layer: w_{11}^{[2]}
-                out.append(sup.replace(" ", ""))
+            if re.fullmatch(r"[\[(]\s*[0-9]+\s*[\])]", sup):    # a layer: w_{11}^{[2]}, w_{11}^{(2)}
+                out.append("[" + sup.strip("[]() ") + "]")
+            elif re.fullmatch(r"\\prime|'|′", sup):             # g^{\prime}
+                out.append("'")
             elif re.fullmatch(r"\\langle\s*[0-9]+\s*\\rangle", sup):    # a time step: h_{1}^{\langle 2 \rangle}
                 out.append("<" + re.sub(r"[^0-9]", "", sup) + ">")
             elif out and out[-1].endswith("e") and (len(out[-1]) == 1 or not out[-1][-2].isalpha()):
@@ -119,7 +139,13 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
         else:
             out.append(c)
             i += 1
-    return "".join(out)
+    # a superscript written before the subscript: \delta^{[3]}_1 → delta1[3]
+    return _SUP_FIRST.sub(r"\1\3\2", "".join(out)).replace("′", "'")
+
+
+NAME = r"(?:delta|δ|[A-Za-z])[0-9]+(?:,[0-9]+)*(?:\[[0-9]+\]|<[0-9]+>)?"    # a plain name, any kind
+_PARTIAL_PART = re.compile(r"(?:∂|d)(?:E|" + NAME + ")")
+_SUP_FIRST = re.compile(r"(?<![A-Za-z0-9\]>])([A-Za-zδσ]+)(\[[0-9]+\]|<[0-9]+>)([0-9]+(?:,[0-9]+)*)")
 
 
 def looks_like_latex(text: str) -> bool:
@@ -211,6 +237,7 @@ class Reading:
     delta_example: str
     nodes: str              # the nodes ∂E/∂ may be taken of besides parameters: "z or a"
     shape: str              # "2-3-1 network"
+    size: object = None     # size(kind, position, layer) → how many values an index there runs over
 
 
 def dense_reading(net: Network) -> Reading:
@@ -220,27 +247,43 @@ def dense_reading(net: Network) -> Reading:
         return parts.kind, names.plain(parts), inside
     return Reading(target, ("w", "b", "z", "a"), resolver(net), functions_for(net),
                    "dE/dw11[2] = a1[2]*delta1[3]", "δj[k]", "delta1[2]", "z or a",
-                   "-".join(map(str, net.layers)) + " network")
+                   "-".join(map(str, net.layers)) + " network", lambda kind, n, k: _size(net, kind, n, k))
 
 
-def parse_equation(net, text: str, reading: Reading | None = None) -> Equation:
-    """Split ``text`` at its '=' and read both sides; ParseError (with a column) when it cannot."""
-    reading = reading or dense_reading(net)
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"the equation is {len(text):,} characters long; the limit is {MAX_LENGTH:,}", MAX_LENGTH)
+def _size(net: Network, kind: str, position: int, layer: int | None) -> int | None:
+    """The nodes an index of a dense name runs over: wij[k] (i in layer k, j in k+1), δj[k], x, t."""
+    if kind in ("x", "t"):
+        return net.layers[0 if kind == "x" else -1]
+    if layer is None or not 1 <= layer <= net.depth:
+        return None
+    if kind == "w":
+        return net.layers[layer - 1 + position] if layer < net.depth else None
+    return net.layers[layer - 1] if kind in ("b", "z", "a", "delta") else None
+
+
+def undelimited(text: str) -> str:
+    """Math delimiters ($…$, $$…$$, \\(…\\), \\[…\\]) around the whole text blanked out (columns kept)."""
+    stripped = text.strip()
+    for start, end in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if len(stripped) > len(start) + len(end) and stripped.startswith(start) and stripped.endswith(end):
+            lead = len(text) - len(text.lstrip())
+            return " " * (lead + len(start)) + stripped[len(start):-len(end)]
+    return text
+
+
+def plain_text(text: str) -> str:
+    """LaTeX (with or without delimiters) rewritten into the plain grammar; plain text as it is."""
+    text = undelimited(text)
     plain = latex_to_plain(text) if looks_like_latex(text) else text
-    plain = plain.replace("\\", " ")
-    if plain.count("=") == 0:
-        raise ParseError(f"no '=': write e.g. {reading.example}", len(plain) + 1)
-    if plain.count("=") > 1:
-        raise ParseError("more than one '=': give one equation per line", plain.index("=", plain.index("=") + 1) + 1)
-    left, right = plain.split("=")
-    lhs = left.strip()
+    return plain.replace("\\", " ")
+
+
+def read_left(lhs: str, reading: Reading) -> tuple[str, str]:
+    """("partial" | "delta", plain name) of a left side ∂E/∂name or δj…; ParseError at column 1."""
+    lhs = lhs.strip()
     example = reading.example.split(" =")[0]
     if not lhs:
         raise ParseError(f"the left side is empty: write e.g. {example}", 1)
-    if not right.strip():
-        raise ParseError("the right side is empty", len(plain) + 1)
     m = _LHS_PARTIAL.match(lhs.replace("(", "").replace(")", ""))
     if m:
         kind, target = "partial", m.group(1)
@@ -259,9 +302,31 @@ def parse_equation(net, text: str, reading: Reading | None = None) -> Equation:
         raise ParseError(f"left side ∂E/∂{target}: differentiate by a weight, bias, {reading.nodes}", 1)
     if not inside:
         raise ParseError(f"left side: {target} is not in the {reading.shape}", 1)
-    offset = len(left) + 1
+    return kind, name
+
+
+def read_right(text: str, reading: Reading, offset: int = 0, resolve=None) -> sympy.Expr:
+    """A right side; a ParseError's column counts from the line's start (``offset`` characters before)."""
+    if not text.strip():
+        raise ParseError("the right side is empty", offset + len(text) + 1)
     try:
-        rhs = parse_expression(right, reading.resolve, reading.functions)
+        return parse_expression(text, resolve or reading.resolve, reading.functions)
     except ParseError as err:
         raise ParseError(str(err).rsplit(" (at column", 1)[0], err.column + offset) from None
-    return Equation(text, kind, name, rhs)
+
+
+def parse_equation(net, text: str, reading: Reading | None = None) -> Equation:
+    """Split ``text`` at its '=' and read both sides; ParseError (with a column) when it cannot."""
+    reading = reading or dense_reading(net)
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the equation is {len(text):,} characters long; the limit is {MAX_LENGTH:,}", MAX_LENGTH)
+    plain = plain_text(text)
+    if plain.count("=") == 0:
+        raise ParseError(f"no '=': write e.g. {reading.example}", len(plain) + 1)
+    if plain.count("=") > 1:
+        raise ParseError("more than one '=': give one equation per line", plain.index("=", plain.index("=") + 1) + 1)
+    left, right = plain.split("=")
+    if left.strip() and not right.strip():
+        raise ParseError("the right side is empty", len(plain) + 1)
+    kind, name = read_left(left, reading)
+    return Equation(text, kind, name, read_right(right, reading, len(left) + 1))

@@ -22,9 +22,8 @@ class Kind:
 
     derive(net, weights, expanded=, prove=, max_weights=, truncate=, progress=) → derivation;
     prove(derivation) → {name: how}; compile(net, reduction, truncate) → f;
-    check(net, samples, seed, batch, truncate) → Report; parse_equation(net, text) →
-    Equation and rules (verify's expected answer and named mistakes, None: the dense
-    ones); evaluate(net, data, lr, truncate, report) → (text writer, JSON writer, result);
+    check(net, samples, seed, batch, truncate) → Report; reading(net) → how verify reads
+    its equations (_equation.Reading) and rules (verify's expected answer and named mistakes); evaluate(net, data, lr, truncate, report) → (text writer, JSON writer, result);
     draw(net, standalone) → TikZ; cost(net, batch, repeat) → rows, or None;
     plain_name(text) → the parameter's plain name; weights: how its weights are named.
     """
@@ -34,7 +33,7 @@ class Kind:
     prove: Callable
     compile: Callable
     check: Callable
-    parse_equation: Callable
+    reading: Callable
     rules: object
     evaluate: Callable
     draw: Callable
@@ -79,9 +78,10 @@ def _dense() -> Kind:
     from ._compile import vectorized
     from ._cost import cost
     from ._derivation import derive
-    from ._equation import parse_equation
+    from ._equation import dense_reading
     from ._evaluate import evaluate
     from ._proof import prove_all
+    from ._verify import RULES
     from ._report import evaluation_json, evaluation_text
     from ._values import parse_values
 
@@ -103,7 +103,7 @@ def _dense() -> Kind:
         _no_truncate(truncate)
         return evaluation_text, evaluation_json, evaluate(net, parse_values(net, data), lr)
 
-    return Kind("dense", derive_, prove_all, compile_, check_, parse_equation, None, evaluate_,
+    return Kind("dense", derive_, prove_all, compile_, check_, dense_reading, RULES, evaluate_,
                 _draw, cost,
                 lambda text: names.plain(names.parse(text)), "w11[1] … wij[L-1] (and bj[k])")
 
@@ -112,7 +112,6 @@ def _dense() -> Kind:
 def _recurrent() -> Kind:
     from . import _timed as timed
     from ._elman import derive_rnn, expected_rnn, mistakes_rnn, plain_name, prove_rnn
-    from ._equation import parse_equation
     from ._evaluate import evaluate_rnn
     from ._report import rnn_evaluation_json, rnn_evaluation_text
     from ._bptt import RNNVectorized
@@ -128,7 +127,7 @@ def _recurrent() -> Kind:
 
     return Kind("rnn", derive_, prove_rnn, lambda net, reduction="sum", truncate=None: RNNVectorized(
                     net, truncate, reduction), check_rnn,
-                lambda net, text: parse_equation(net, text, timed.reading(net)), (expected_rnn, mistakes_rnn), evaluate_,
+                timed.reading, (expected_rnn, mistakes_rnn), evaluate_,
                 _draw, None,
                 plain_name, "uij, wij, vij (and bj, cj)")
 

@@ -131,4 +131,13 @@ def reading(net):
         inside = net.exists(kind, indices, t) and not (kind == "h" and t == 0)
         return kind, sym(kind, *indices, t=t).name, inside
     return Reading(target, ("u", "w", "v", "b", "c", "s", "h", "o"), resolver(net), functions(net),
-                   "dE/dw11 = h1<0>*delta1<1> + …", "δj<t>", "delta1<2>", "s, h or o", net.describe())
+                   "dE/dw11 = h1<0>*delta1<1> + …", "δj<t>", "delta1<2>", "s, h or o", net.describe(),
+                   lambda kind, n, t: _size(net, kind, n))
+
+
+def _size(net, kind: str, position: int) -> int | None:
+    """The nodes an index of a recurrent name runs over: uij (i an input, j hidden), wij, vij, h, s, δ, …"""
+    rows = {"u": ("inputs", "hidden"), "w": ("hidden", "hidden"), "v": ("hidden", "outputs"), "b": ("hidden",),
+            "c": ("outputs",), "x": ("inputs",), "h": ("hidden",), "s": ("hidden",), "delta": ("hidden",),
+            "o": ("outputs",), "y": ("outputs",), "t": ("outputs",)}.get(kind, ())
+    return getattr(net, rows[position]) if position < len(rows) else None

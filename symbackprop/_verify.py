@@ -12,6 +12,7 @@ True
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,14 +20,12 @@ import sympy
 
 from . import _names as names
 from . import _views as views
-from ._program import numpy_function
 from ._derivation import Derivation
 from ._proof import _atomize
 from ._equation import ETA, Equation
 from ._printing import plain, text
+from ._sampler import POINTS, Sampler, _agree  # noqa: F401 (Sampler: verify's random points)
 
-POINTS = 24
-RTOL, ATOL = 1e-8, 1e-10
 
 
 @dataclass(frozen=True)
@@ -39,18 +38,35 @@ class Verdict:
     diagnosis: str | None = None          # the named mistake, when one matches
     counterexample: dict | None = None    # {"point": {name: value}, "yours": v, "expected": v}
     confirmed: bool = False               # also shown symbolically
+    shown: sympy.Expr | None = None       # the expected answer in the terms the answer used
+    steps: tuple = ()                     # a chain's steps, each a Verdict against the left side
+    step: int = 0                         # this step's number in its chain (0: not a step)
+    column: int = 1                       # where the step starts in its line
+    after: int | None = None              # the step it is reported against (the last right one before it)
+    instances: str = ""                   # a general form's free indices, every instance right: "i = 1…3"
 
     def __bool__(self) -> bool:
         return self.right
 
     def __str__(self) -> str:
+        if self.steps:
+            return "\n".join([f"{'✓' if self else '✗'} {self.equation}",
+                               *(f"  column {v.column}: {v.line()}" for v in self.steps)])
         if self.right:
-            how = " (confirmed symbolically)" if self.confirmed else f" (agrees at {POINTS} random points)"
-            return f"✓ {self.equation}{how}"
-        out = f"✗ {self.equation}"
-        if self.diagnosis:
-            out += f": {self.diagnosis}"
-        out += f"; expected {text(self.expected)}"
+            how = "confirmed symbolically" if self.confirmed else f"agrees at {POINTS} random points"
+            return f"✓ {self.equation} ({f'every instance, {self.instances}: ' if self.instances else ''}{how})"
+        return f"✗ {self.equation}" + self._why()
+
+    def line(self) -> str:
+        """A step's report: ✓, or what it is held against, the mistake and the expected answer."""
+        if self.right:
+            return f"step {self.step} ✓ (equals the left side)"
+        against = f"step {self.after}" if self.after else "the left side"
+        return f"step {self.step} ≠ {against}" + self._why()
+
+    def _why(self) -> str:
+        out = f": {self.diagnosis}" if self.diagnosis else ""
+        out += f"; expected {text(self.shown if self.shown is not None else self.expected)}"
         if self.counterexample:
             c = self.counterexample
             point = ", ".join(f"{k}={v:.4g}" for k, v in list(c["point"].items())[:8])
@@ -82,13 +98,14 @@ def expected_for(d: Derivation, eq: Equation) -> sympy.Expr:
     return sympy.Add(*[names.weight(j, m, k) * names.delta(m, k + 1) for m in range(1, net.layers[k] + 1)])
 
 
-def _deltas_expanded(d: Derivation, expr: sympy.Expr, keep_outputs: bool = False) -> sympy.Expr:
+def _deltas_expanded(d: Derivation, expr: sympy.Expr, keep_outputs: bool = False, keep=frozenset()) -> sympy.Expr:
     """Replace δ's by their definitions (repeatedly) but keep z and a: the seed's long form.
 
-    keep_outputs: leave the output layer's δ's as they are (each term is then one path).
+    keep_outputs: leave the output layer's δ's as they are (each term is then one path);
+    keep: δ's to leave as they are (those an answer is written in: the expected answer in its terms).
     """
-    deltas = {d.symbols[k]: v for k, v in d.deltas.items()
-              if not (keep_outputs and names.parse(k).layer == d.network.depth)}
+    deltas = {d.symbols[k]: v for k, v in d.deltas.items() if d.symbols[k] not in keep
+              and not (keep_outputs and names.parse(k).layer == d.network.depth)}
     for _ in range(len(deltas) + 1):
         new = expr.xreplace(deltas)
         if new == expr:
@@ -97,66 +114,12 @@ def _deltas_expanded(d: Derivation, expr: sympy.Expr, keep_outputs: bool = False
     return expr
 
 
-# ---------------------------------------------------------------- numbers
-class Sampler:
-    """Random points: inputs, targets valid for the loss, weights, η, and g as a random smooth function."""
-
-    def __init__(self, d: Derivation, seed: int = 0):
-        self.d, self.rng = d, np.random.default_rng(seed)
-        self.symbols = [*d.base_symbols(), ETA]
-        n = POINTS
-        self.values = {}
-        for s in self.symbols:
-            kind = s.name[0]
-            if s is ETA or s.is_positive:        # η, the penalty's λ
-                self.values[s] = self.rng.uniform(0.05, 1.0, n)
-            elif kind == "x":
-                self.values[s] = self.rng.uniform(-1.0, 1.0, n)
-            elif kind == "t":
-                self.values[s] = self.rng.uniform(0.05, 0.95, n)
-            else:
-                self.values[s] = self.rng.normal(0.0, 1.0, n)
-        for ts in d.target_groups():
-            total = sum(self.values[t] for t in ts)
-            for t in ts:                     # targets summing to 1, as the shortcut δ = a − t needs
-                self.values[t] = self.values[t] / total
-        # the generic g: tanh(αu + β) + γu, the same random instance on both sides at each point
-        self.g_params = self.rng.uniform(0.5, 1.5, n), self.rng.uniform(-0.5, 0.5, n), self.rng.uniform(0.1, 0.4, n)
-
-        # every intermediate, in the printed order, from the values before it
-        for key, rhs in [*d.forward.items(), *d.deltas.items()]:
-            self.values[d.symbols[key]] = self._lambdified(rhs)
-        self.values[sympy.Symbol("E", real=True)] = self._lambdified(d.loss)
-
-    def _concrete(self, expr: sympy.Expr) -> sympy.Expr:
-        from ._activations import ACTIVATIONS
-        g, gp = ACTIVATIONS["g"].functions
-        al, be, ga = _G_PARAMS
-        expr = expr.replace(g, lambda u: sympy.tanh(al * u + be) + ga * u)
-        return expr.replace(gp, lambda u: al * (1 - sympy.tanh(al * u + be) ** 2) + ga)
-
-    def _lambdified(self, expr: sympy.Expr) -> np.ndarray:
-        expr = self._concrete(expr)
-        args = sorted(expr.free_symbols - set(_G_PARAMS), key=lambda s: s.name)
-        unknown = [a for a in args if a not in self.values]
-        if unknown:
-            raise KeyError(f"no value for {unknown[0]}")
-        f = numpy_function([*args, *_G_PARAMS], expr)
-        with np.errstate(all="ignore"):
-            out = f(*[self.values[a] for a in args], *self.g_params)
-        return np.broadcast_to(np.asarray(out, dtype=float), (POINTS,))
-
-    def evaluate(self, expr: sympy.Expr) -> np.ndarray:
-        """expr (in x, t, w, b, η, any z, a, δ and the activation functions) at every point."""
-        return self._lambdified(expr)
-
-
-_G_PARAMS = sympy.symbols("_alpha _beta _gamma")
-
-
-def _agree(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    ok = np.abs(u - v) <= ATOL + RTOL * np.maximum(np.abs(u), np.abs(v))
-    return ok & np.isfinite(u) & np.isfinite(v)
+def _levels_used(d, rhs: sympy.Expr) -> set:
+    """The δ's of every layer (every step, in time) an answer writes a δ of: the expected answer is
+    shown with those kept and the others replaced by their definitions, in the answer's own terms."""
+    level = lambda name: re.sub(r"<[0-9]+>", "<>", re.sub(r"[0-9]+(,[0-9]+)*", "", name, count=1))  # noqa: E731
+    used = {level(s.name) for s in rhs.free_symbols if s.name in d.deltas}
+    return {d.symbols[k] for k in d.deltas if level(k) in used}
 
 
 def _confirm(yours: sympy.Expr, expected: sympy.Expr, d: Derivation) -> bool:
@@ -237,8 +200,12 @@ def _mistakes(d: Derivation, eq: Equation, expected: sympy.Expr):
                        long.xreplace(moved))
     later = [w for w in weights if names.parse(w.name).layer > (names.parse(eq.lhs_name).layer or 0)]
     if later:
-        updated = {w: w - ETA * d.gradient(w.name) for w in later}
-        yield "the updated weight used in place of the old one", long.xreplace(updated)
+        yield "the updated weight used in place of the old one", long.xreplace(
+            {w: w - ETA * d.gradient(w.name) for w in later})
+    p = names.parse(eq.lhs_name)
+    other = names.plain(names.Parts("w", p.indices[::-1], p.layer)) if p.kind == "w" else None
+    if other and other != eq.lhs_name and net.has(other):
+        yield f"the from- and to-node swapped ({other}'s gradient)", d.gradient(other)
 
 
 # ---------------------------------------------------------------- deciding
@@ -248,7 +215,7 @@ def decide(d: Derivation, eq: Equation, seed: int = 0, rules=None, sampler=None)
     rules: (expected_for, mistakes) for another kind of network (the recurrent one's);
     sampler: the random points of ``Sampler(d, seed)``, made once for many equations.
     """
-    expected_of, mistakes = rules or (expected_for, _mistakes)
+    expected_of, mistakes = rules or RULES
     expected = expected_of(d, eq)
     sampler = sampler or Sampler(d, seed)
     want = sampler.evaluate(expected)
@@ -262,9 +229,13 @@ def decide(d: Derivation, eq: Equation, seed: int = 0, rules=None, sampler=None)
     point = {s.name: float(sampler.values[s][n])
              for s in sorted(used, key=sympy.default_sort_key) if s in sampler.values}
     counter = {"point": point, "yours": float(yours[n]), "expected": float(want[n])}
+    shown = _deltas_expanded(d, expected, keep=_levels_used(d, eq.rhs))
     diagnosis = None
     for name, wrong in mistakes(d, eq, expected):
         if _agree(yours, sampler.evaluate(wrong)).all():
             diagnosis = name
             break
-    return Verdict(eq.text, False, expected, diagnosis, counter)
+    return Verdict(eq.text, False, expected, diagnosis, counter, shown=shown)
+
+
+RULES = (expected_for, _mistakes)        # the dense stack's right answers and mistakes

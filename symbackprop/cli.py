@@ -20,7 +20,8 @@ from ._report import cost_text
 from ._spec import from_spec
 from ._svg import svg
 from ._values import read_values_file
-from ._verify import Sampler, decide
+from ._chain import verify_lines
+from ._verify import Sampler
 
 
 class BadInput(click.ClickException):
@@ -247,7 +248,9 @@ def draw_cmd(spec, activation, loss, bias, standalone, fmt, output):
 def verify_cmd(spec, activation, loss, bias, equations, file_):
     """Say whether hand-derived equations are right; name the mistake when not.
 
-    Exit 0 when every equation is right, 1 when any is wrong, 2 when one cannot be read.
+    A line may be a chain, lhs = step 1 = step 2 = …, each step checked; a line starting with
+    '=' continues the chain before it. Exit 0 when every equation is right, 1 when any is
+    wrong or cannot be read (each is reported at FILE:LINE:COLUMN), 2 when none can be read.
 
     \b
     Examples:
@@ -260,24 +263,17 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
     lines = [(f"equation {n}", e) for n, e in enumerate(equations, start=1)]
     if file_:
         text = read_text(file_, "equation file", BadInput)
-        for n, line in enumerate(text.splitlines(), start=1):
-            line = line.split("#", 1)[0].strip()
-            if line:
-                lines.append((f"{file_}:{n}", line))
+        lines += [(f"{file_}:{n}", line.split("#", 1)[0].rstrip()) for n, line in enumerate(text.splitlines(), 1)]
+    lines = [(where, line) for where, line in lines if line.strip()]
     if not lines:
         raise BadInput("no equation given: pass one in quotes, e.g. \"dE/dw11[2] = delta1[3]*a1[2]\", or --file FILE")
     kind = kind_of(net)
-    d, parse, rules = kind.derive(net, weights=()), kind.parse_equation, kind.rules
-    parsed = []
-    for where, line in lines:            # read them all before deciding any: bad input is exit 2
-        try:
-            parsed.append(parse(net, line))
-        except ParseError as err:
-            raise BadInput(f"{where}: {err}") from None
-    sampler = Sampler(d, 0)                 # one set of random points for every equation
-    verdicts = [decide(d, eq, rules=rules, sampler=sampler) for eq in parsed]
-    click.echo("\n".join(map(str, verdicts)))
-    if not all(verdicts):
+    d = kind.derive(net, weights=())
+    out, right, read = verify_lines(d, kind.reading(net), kind.rules, Sampler(d, 0), lines)
+    if not read:                          # nothing could be read: bad input
+        raise BadInput(out[0] + (f" (and {len(out) - 1} more lines that cannot be read)" if len(out) > 1 else ""))
+    click.echo("\n".join(out))
+    if not right:
         click.get_current_context().exit(1)
 
 

@@ -76,7 +76,7 @@ def _cli_cases(tmp_path):
         (["derive", "2-3-1", "--weight", "w1"], "--weight: 'w1': w needs a layer in brackets"),
         (["eval", "1-1", "--activation", "tanh", "--values", str(_values_file(tmp_path))], "t1"),
         (["eval", "1-1", "--activation", "tanh", "--values", str(tmp_path / "none.json")], "does not exist"),
-        (["verify", "2-3-1", "dE/dw11[2] = a1[2] *"], "equation 1: expected a number"),
+        (["verify", "2-3-1", "dE/dw11[2] = a1[2] *"], "equation 1, column 21: expected a number"),
         (["check", "2-3-1"], "layer 2 uses the generic activation g, which has no numbers"),
         (["derive", "2-3-1", "-o", str(tmp_path / "no" / "x.txt")], "does not exist; create it first"),
     ]
