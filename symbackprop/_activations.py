@@ -57,6 +57,8 @@ class Activation:
     derivative_in_output: object = field(default=None, compare=False)
     numpy_template: str | None = None   # NumPy code for f, {z} the argument (tests check it)
     function_name: str = ""      # the name it is printed by, when not its spec name (custom ones)
+    numpy_prime_template: str | None = None   # NumPy code for f' (tests check it)
+    kink: str = ""               # the derivative chosen where f has none, as the write-up states it
 
     @cached_property
     def derivative(self) -> sympy.Expr | None:
@@ -69,7 +71,7 @@ class Activation:
         name, d, num = self.function_name or self.name, self.derivative, self.numeric
         prime_numeric = self.numeric_prime if self.numeric_prime is not None else d
         prime_attrs = {"nargs": 1, "_latex": _call_latex(self.latex + "'"),
-                       "_numpycode": _numpy_from(prime_numeric)}
+                       "_numpycode": _numpy_from(prime_numeric, self.numpy_prime_template)}
         if d is not None:
             prime_attrs["fdiff"] = lambda self_, argindex=1: sympy.diff(d, Z).subs(Z, self_.args[0])
             prime_attrs["_eval_rewrite_as_exp"] = lambda self_, arg, **kw: d.subs(Z, arg)
@@ -118,13 +120,36 @@ register(Activation(
     derivative_in_output=lambda a: a * (1 - a)))
 register(Activation("tanh", sympy.tanh(Z), latex="\\tanh",
                     derivative_in_output=lambda a: 1 - a ** 2))
-register(Activation("relu", _relu(0), latex="\\mathrm{ReLU}"))
-register(Activation("leaky_relu", _relu(sympy.Rational(1, 100)), latex="\\mathrm{LReLU}"))
+register(Activation("relu", _relu(0), latex="\\mathrm{ReLU}", kink="relu'(0) = 0"))
+register(Activation("leaky_relu", _relu(sympy.Rational(1, 100)), latex="\\mathrm{LReLU}",
+                    kink="leaky_relu'(0) = 0.01"))
 register(Activation(
     "softplus", sympy.log(1 + sympy.exp(Z)), latex="\\mathrm{softplus}",
     numeric=sympy.Piecewise((Z, Z > 0), (0, True)) + sympy.log(1 + sympy.exp(-sympy.Abs(Z))),
     numeric_prime=(1 + sympy.tanh(Z / 2)) / 2))
 register(Activation("linear", Z, inline=True, derivative_in_output=lambda a: sympy.S.One))
+register(Activation(
+    "elu", sympy.Piecewise((sympy.exp(Z) - 1, Z <= 0), (Z, True)), latex="\\mathrm{ELU}",
+    numpy_template="numpy.where({z} > 0, {z}, numpy.expm1(numpy.minimum({z}, 0.0)))",
+    numpy_prime_template="numpy.where({z} > 0, 1.0, numpy.exp(numpy.minimum({z}, 0.0)))"))
+# GELU(z) = z·Φ(z) = z·(1 + erf(z/√2))/2; numerically Φ(z) = erfc(−z/√2)/2, with no cancellation for z ≪ 0
+# (NumPy has no erfc: math's, entry by entry)
+_PHI = "0.5*numpy.asarray(numpy.frompyfunc(__import__('math').erfc, 1, 1)(-({z})/1.4142135623730951), dtype=float)"
+register(Activation(
+    "gelu", Z * (1 + sympy.erf(Z / sympy.sqrt(2))) / 2, latex="\\mathrm{GELU}",
+    numpy_template="({z})*" + _PHI,
+    numpy_prime_template=_PHI + " + ({z})*numpy.exp(-0.5*({z})**2)/2.5066282746310002"))
+register(Activation(
+    "silu", Z / (1 + sympy.exp(-Z)), latex="\\mathrm{SiLU}",
+    numeric=Z * (1 + sympy.tanh(Z / 2)) / 2,
+    numeric_prime=(1 + sympy.tanh(Z / 2)) / 2 * (1 + Z * (1 - sympy.tanh(Z / 2)) / 2)))
+register(Activation("softsign", Z / (1 + sympy.Abs(Z)), latex="\\mathrm{softsign}",
+                    numeric_prime=1 / (1 + sympy.Abs(Z)) ** 2))
+register(Activation("hardtanh", sympy.Piecewise((-1, Z <= -1), (Z, Z < 1), (1, True)), latex="\\mathrm{hardtanh}",
+                    kink="hardtanh'(−1) = hardtanh'(1) = 0"))
+register(Activation(
+    "hard_sigmoid", sympy.Piecewise((0, Z <= -3), (Z / 6 + sympy.Rational(1, 2), Z < 3), (1, True)),
+    latex="\\mathrm{hardsigmoid}", kink="hard_sigmoid'(−3) = hard_sigmoid'(3) = 0"))
 # softmax is not elementwise: the network writes it out with exp (see _network.py).
 register(Activation("softmax", None, latex="\\mathrm{softmax}", unit_range=True, output_only=True))
 

@@ -14,11 +14,11 @@ mistakes): a loss joins it only through ``reference=``, your NumPy formulas.
 >>> from symbackprop import extend
 >>> z = sympy.Symbol("z")
 >>> with extend.temporary():            # registrations made inside are undone at the end
-...     extend.register_activation("softsign", z / (1 + sympy.Abs(z)))
-...     net = sb.network("2-2-1", activation="softsign")
+...     extend.register_activation("isru", z / sympy.sqrt(1 + z**2))
+...     net = sb.network("2-2-1", activation="isru")
 ...     print(sb.derive(net).gradient("w11[1]"), bool(sb.check(net, samples=2)))
 x1*delta1[2] True
->>> "softsign" in extend.activations()
+>>> "isru" in extend.activations()
 False
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ from symbackprop import _reference, extend
 from symbackprop._activations import Z
 
 z = sympy.Symbol("z")
-SOFTSIGN = z / (1 + sympy.Abs(z))
+ISRU = z / sympy.sqrt(1 + z ** 2)
 
 
 @pytest.fixture(autouse=True)
@@ -20,46 +20,46 @@ def no_leaks():
 
 
 @pytest.fixture
-def softsign():
+def isru():
     with extend.temporary():
-        extend.register_activation("softsign", SOFTSIGN)
-        yield extend.activations()["softsign"]
+        extend.register_activation("isru", ISRU)
+        yield extend.activations()["isru"]
 
 
-def test_the_derivative_is_sympy_diff_of_the_expression(softsign):
-    assert softsign.derivative == sympy.diff(SOFTSIGN.subs(z, Z), Z)
+def test_the_derivative_is_sympy_diff_of_the_expression(isru):
+    assert isru.derivative == sympy.diff(ISRU.subs(z, Z), Z)
     u = sympy.Symbol("u", real=True)
-    chain = sympy.diff(softsign.apply(u ** 2), u).replace(softsign.functions[1],
-                                                          lambda arg: softsign.derivative.subs(Z, arg))
-    want = sympy.diff(SOFTSIGN.subs(z, u ** 2), u)
+    chain = sympy.diff(isru.apply(u ** 2), u).replace(isru.functions[1],
+                                                          lambda arg: isru.derivative.subs(Z, arg))
+    want = sympy.diff(ISRU.subs(z, u ** 2), u)
     for v in (-2.5, -0.3, 0.0, 0.7, 4.0):
         assert abs(float(chain.subs(u, v)) - float(want.subs(u, v))) < 1e-12
 
 
-def test_a_network_with_it_is_derived_proved_and_checked(softsign):
-    net = sb.network("2-2-1", activation="softsign")
+def test_a_network_with_it_is_derived_proved_and_checked(isru):
+    net = sb.network("2-2-1", activation="isru")
     d = sb.derive(net, prove=True)
     assert all(d.proof.values())                         # δ forms = brute-force sympy.diff of E
     assert str(d.gradient("w11[1]")) == "x1*delta1[2]"
-    assert "softsign'(z1[3])" in d.to_text() and "\\operatorname{softsign}" in d.to_latex()
+    assert "isru'(z1[3])" in d.to_text() and "\\operatorname{isru}" in d.to_latex()
     report = sb.check(net)
     assert report, report.failures
-    assert sb.verify(net, "dE/dw11[1] = delta1[3]*w11[2]*softsign'(z1[2])*x1")
+    assert sb.verify(net, "dE/dw11[1] = delta1[3]*w11[2]*isru'(z1[2])*x1")
     assert not sb.verify(net, "dE/dw11[1] = delta1[3]*w11[2]*x1")
 
 
-def test_it_mixes_with_built_ins_and_recurrent_networks(softsign):
+def test_it_mixes_with_built_ins_and_recurrent_networks(isru):
     extend.register_activation("mish", "z*tanh(log(1 + exp(z)))", latex="\\mathrm{mish}")
-    net = sb.network(layers=[2, 3, 2], activation=["softsign", "mish"], bias=True)
-    assert net.describe() == "2-3-2, softsign, mish, mse, biases"
+    net = sb.network(layers=[2, 3, 2], activation=["isru", "mish"], bias=True)
+    assert net.describe() == "2-3-2, isru, mish, mse, biases"
     assert sb.check(net, samples=2)
-    assert sb.check(sb.rnn(1, 2, 1, 3, activation="softsign"), samples=2)
+    assert sb.check(sb.rnn(1, 2, 1, 3, activation="isru"), samples=2)
 
 
-def test_a_spec_file_may_name_it(softsign, tmp_path):
+def test_a_spec_file_may_name_it(isru, tmp_path):
     spec = tmp_path / "net.toml"
-    spec.write_text('layers = [2, 2, 1]\nactivation = "softsign"\n')
-    assert sb.network(str(spec)).activations[0] is softsign
+    spec.write_text('layers = [2, 2, 1]\nactivation = "isru"\n')
+    assert sb.network(str(spec)).activations[0] is isru
 
 
 def test_numpy_forms_are_used_and_unit_range_allows_log_losses():
@@ -176,34 +176,34 @@ def test_a_loss_that_needs_unit_range_asks_for_it():
 def test_temporary_undoes_registrations_and_removals_even_on_error():
     with pytest.raises(RuntimeError):
         with extend.temporary():
-            extend.register_activation("softsign", SOFTSIGN)
+            extend.register_activation("isru", ISRU)
             extend.register_loss("quartic", "(a - t)^4/4")
             raise RuntimeError
-    assert "softsign" not in extend.activations() and "quartic" not in extend.losses()
+    assert "isru" not in extend.activations() and "quartic" not in extend.losses()
 
 
 def test_unregister_removes_what_register_added():
-    extend.register_activation("softsign", SOFTSIGN)
-    extend.unregister_activation("softsign")
+    extend.register_activation("isru", ISRU)
+    extend.unregister_activation("isru")
     extend.register_loss("quartic", "(a - t)^4/4")
     extend.unregister_loss("quartic")
-    with pytest.raises(sb.SpecError, match="unknown activation 'softsign'"):
-        sb.network("2-1", activation="softsign")
+    with pytest.raises(sb.SpecError, match="unknown activation 'isru'"):
+        sb.network("2-1", activation="isru")
 
 
 def test_the_views_are_read_only():
     with pytest.raises(TypeError):
-        extend.activations()["softsign"] = None
+        extend.activations()["isru"] = None
     with pytest.raises(TypeError):
         del extend.losses()["mse"]
     assert {"g", "sigmoid", "softmax"} <= set(extend.activations()) and "bce" in extend.losses()
 
 
 REFUSED = [
-    ("a built-in", lambda: extend.register_activation("sigmoid", SOFTSIGN), sb.SpecError, "built-in activation"),
+    ("a built-in", lambda: extend.register_activation("sigmoid", ISRU), sb.SpecError, "built-in activation"),
     ("a built-in loss", lambda: extend.register_loss("mse", "(a-t)^2"), sb.SpecError, "built-in loss"),
-    ("a notation name", lambda: extend.register_activation("w1", SOFTSIGN), sb.SpecError, "letters and underscores"),
-    ("a grammar word", lambda: extend.register_activation("exp", SOFTSIGN), sb.SpecError, "already means"),
+    ("a notation name", lambda: extend.register_activation("w1", ISRU), sb.SpecError, "letters and underscores"),
+    ("a grammar word", lambda: extend.register_activation("exp", ISRU), sb.SpecError, "already means"),
     ("not an expression", lambda: extend.register_activation("bad", 3), sb.SpecError, "SymPy expression or text"),
     ("python code", lambda: extend.register_activation("bad", "__import__('os')"), sb.ParseError, "column"),
     ("another symbol", lambda: extend.register_activation("bad", z * sympy.Symbol("x")), sb.SpecError,
@@ -215,9 +215,9 @@ REFUSED = [
     ("infinite somewhere", lambda: extend.register_activation("bad", 1 / z), sb.SpecError, "at z = 0"),
     ("not for NumPy", lambda: extend.register_activation("bad", sympy.zeta(z)), sb.CompileError,
      "NumPy cannot evaluate zeta"),
-    ("a wrong numpy form", lambda: extend.register_activation("bad", SOFTSIGN, numpy=z), sb.SpecError,
+    ("a wrong numpy form", lambda: extend.register_activation("bad", ISRU, numpy=z), sb.SpecError,
      "give a form equal to it"),
-    ("a false unit range", lambda: extend.register_activation("bad", SOFTSIGN, unit_range=True), sb.SpecError,
+    ("a false unit range", lambda: extend.register_activation("bad", ISRU, unit_range=True), sb.SpecError,
      "leave out unit_range=True"),
     ("a loss without a", lambda: extend.register_loss("bad", "t^2"), sb.SpecError, "does not use a"),
     ("a wrong reference value", lambda: extend.register_loss("bad", "(a - t)^2/2", reference=(
@@ -246,6 +246,6 @@ def test_bad_registrations_are_refused_with_the_fix(what, call, kind, fragment):
 
 def test_a_name_is_registered_once():
     with extend.temporary():
-        extend.register_activation("softsign", SOFTSIGN)
-        with pytest.raises(sb.SpecError, match=r"call unregister_activation\('softsign'\) first"):
-            extend.register_activation("softsign", z)
+        extend.register_activation("isru", ISRU)
+        with pytest.raises(sb.SpecError, match=r"call unregister_activation\('isru'\) first"):
+            extend.register_activation("isru", z)
