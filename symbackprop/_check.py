@@ -60,14 +60,21 @@ def random_point(net: Network, rng, batch: int = 1):
     for k, m in net.ties:
         W[k - 1] = W[m - 1].T
     X = rng.uniform(-1.0, 1.0, size=(batch, L[0]))
-    out = net.activations[-1].name
-    if out == "softmax" and net.loss.name == "cross_entropy":
-        T = np.eye(L[-1])[rng.integers(0, L[-1], size=batch)]
-    elif net.loss.needs_unit_range or out in ("sigmoid", "softmax"):
-        T = rng.uniform(0.05, 0.95, size=(batch, L[-1]))
-    else:
-        T = rng.uniform(-1.0, 1.0, size=(batch, L[-1]))
-    return W, b, X, T
+    return W, b, X, random_targets(net.loss, net.activations[-1].name, rng, (batch,), L[-1])
+
+
+def random_targets(loss, out: str, rng, shape: tuple, n: int):
+    """Targets valid for the loss: one-hot for softmax cross-entropy, a distribution for softmax KL,
+    in (0, 1) for log losses and (0, 1) outputs, else in (−1, 1); ``shape`` (batch[, steps]) then
+    ``n`` outputs."""
+    if out == "softmax" and loss.name == "cross_entropy":
+        return np.eye(n)[rng.integers(0, n, size=shape)]
+    if out == "softmax" and loss.targets == "distribution":
+        t = rng.uniform(0.05, 1.0, size=(*shape, n))
+        return t / t.sum(axis=-1, keepdims=True)
+    if loss.needs_unit_range or out in ("sigmoid", "softmax"):
+        return rng.uniform(0.05, 0.95, size=(*shape, n))
+    return rng.uniform(-1.0, 1.0, size=(*shape, n))
 
 
 def values_dict(net: Network, W, b, X, T) -> dict:
@@ -211,14 +218,7 @@ def random_rnn_point(net: RNN, rng, batch: int = 1):
         P["b"], P["c"] = rng.normal(0, 0.5, net.hidden), rng.normal(0, 0.5, net.outputs)
     X = rng.uniform(-1, 1, (batch, net.steps, net.inputs))
     h0 = rng.normal(0, 0.5, (batch, net.hidden))
-    out = net.output_activation.name
-    if out == "softmax" and net.loss.name == "cross_entropy":
-        T = np.eye(net.outputs)[rng.integers(0, net.outputs, (batch, net.steps))]
-    elif net.loss.needs_unit_range or out in ("sigmoid", "softmax"):
-        T = rng.uniform(0.05, 0.95, (batch, net.steps, net.outputs))
-    else:
-        T = rng.uniform(-1, 1, (batch, net.steps, net.outputs))
-    return P, X, T, h0
+    return P, X, random_targets(net.loss, net.output_activation.name, rng, (batch, net.steps), net.outputs), h0
 
 
 def _group_of(name: str) -> str:

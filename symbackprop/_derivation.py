@@ -122,9 +122,9 @@ class Derivation(Displays):
                 *[net.penalty_symbol(kind) for kind, _ in net.penalty]]
 
     def target_groups(self) -> list:
-        """Targets that must sum to 1 (softmax with cross-entropy)."""
+        """Targets that must sum to 1 (softmax with cross-entropy or KL)."""
         net = self.network
-        if net.activation(net.depth).name == "softmax" and net.loss.name == "cross_entropy":
+        if net.activation(net.depth).name == "softmax" and net.loss.targets == "distribution":
             return [[names.target(j) for j in range(1, net.layers[-1] + 1)]]
         return []
 

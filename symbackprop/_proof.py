@@ -31,13 +31,13 @@ def prove_all(d, which=None) -> dict:
     """For each parameter: does the δ form, fully substituted, equal ``sympy.diff`` of the nested E?
 
     Returns name → the method that showed it ("expand" or "cancel"), or False.
-    With softmax + cross-entropy the targets are taken to sum to 1, as the δ's shortcut needs;
+    With softmax + cross-entropy (or KL) the targets are taken to sum to 1, as the δ's shortcut needs;
     f'(u) is rewritten by the registry's identities (σ' = σ(1 − σ), …), proved in its tests.
     """
     net = d.network
     nested = d.nested_loss()
     constraint = {}
-    if net.activation(net.depth).name == "softmax" and net.loss.name == "cross_entropy":
+    if net.activation(net.depth).name == "softmax" and net.loss.targets == "distribution":
         ts = [names.target(o) for o in range(1, net.layers[-1] + 1)]
         constraint = {ts[-1]: 1 - sympy.Add(*ts[:-1])}
     return {name: equal_by_algebra(sympy.diff(nested, d.symbols[name]) - d.expanded(name), constraint,
@@ -58,11 +58,19 @@ def equal_by_algebra(diff: sympy.Expr, constraint: dict, activations) -> str | b
             identities[fp] = lambda u, f=f, act=act: act.derivative_in_output(f(u))
     diff = diff.xreplace(constraint)
     diff = diff.replace(lambda e: type(e) in identities, lambda e: identities[type(e)](e.args[0]))
-    diff = _atomize(diff)
-    if sympy.expand(diff) == 0:
-        return "expand"
-    if sympy.cancel(sympy.together(diff)) == 0:
-        return "cancel"
-    return False
+    # sign and abs of −u as −sign(u) and abs(u); a piecewise loss's branches compared one by one
+    diff = diff.replace(lambda e: isinstance(e, (sympy.sign, sympy.Abs)) and e.args[0].could_extract_minus_sign(),
+                        lambda e: (-sympy.sign(-e.args[0])) if isinstance(e, sympy.sign) else sympy.Abs(-e.args[0]))
+    folded = sympy.piecewise_fold(diff) if diff.has(sympy.Piecewise) else diff
+    branches = [b for b, _ in folded.args] if isinstance(folded, sympy.Piecewise) else [folded]
+    how = set()
+    for branch in map(_atomize, branches):
+        if sympy.expand(branch) == 0:
+            how.add("expand")
+        elif sympy.cancel(sympy.together(branch)) == 0:
+            how.add("cancel")
+        else:
+            return False
+    return "cancel" if "cancel" in how else "expand"
 
 

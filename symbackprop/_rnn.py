@@ -215,7 +215,7 @@ class RNNDerivation(Displays):
     def target_groups(self) -> list:
         """Targets that must sum to 1 (softmax with cross-entropy): one group per step."""
         net = self.network
-        if not (net.output_activation.name == "softmax" and net.loss.name == "cross_entropy"):
+        if not (net.output_activation.name == "softmax" and net.loss.targets == "distribution"):
             return []
         return [[sym("t", j, t=t) for j in range(1, net.outputs + 1)] for t in range(1, net.steps + 1)]
 

@@ -85,8 +85,10 @@ LOSSES = {
     "cross_entropy": (lambda a, t: -t * np.log(a), lambda a, t: -t / a),
     "bce": (lambda a, t: -(t * np.log(a) + (1.0 - t) * np.log1p(-a)),
             lambda a, t: -t / a + (1.0 - t) / (1.0 - a)),
+    "mae": (lambda a, t: np.abs(a - t), lambda a, t: np.sign(a - t)),
+    "kl": (lambda a, t: np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0) / a), 0.0), lambda a, t: -t / a),
 }
-BUILT_IN_LOSSES = frozenset(LOSSES)
+STABLE_LOSSES = frozenset({"mse", "cross_entropy", "bce"})     # written below in forms that keep logs finite
 
 
 def loss_entry(loss):
@@ -104,8 +106,8 @@ def _loss_derivative(loss, a, t):
 def _loss_value(act, loss, z, a, t):
     """E summed over outputs, per sample, in a stable form where the math allows."""
     value = loss_entry(loss)[0]
-    if loss not in BUILT_IN_LOSSES:
-        return value(a, t).sum(axis=1)                        # a registered loss, by its own formula
+    if loss not in STABLE_LOSSES:
+        return value(a, t).sum(axis=1)                        # by its own formula
     if loss == "mse":
         return 0.5 * ((a - t) ** 2).sum(axis=1)
     if act == "softmax" and loss == "cross_entropy":

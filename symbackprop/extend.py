@@ -53,7 +53,7 @@ def losses() -> MappingProxyType:
     """The loss registry, read-only: name → entry, built-in and registered.
 
     >>> list(losses())
-    ['mse', 'cross_entropy', 'bce']
+    ['mse', 'cross_entropy', 'bce', 'mae', 'kl']
     """
     return MappingProxyType(_losses.LOSSES)
 

@@ -22,10 +22,9 @@ def valid_combinations():
     combos = []
     for out in [*HIDDEN, "softmax"]:
         hidden = "sigmoid" if out == "softmax" else out
-        combos.append((hidden, out, "mse"))
+        combos += [(hidden, out, loss) for loss in ("mse", "mae")]
         if out in ("g", "sigmoid", "softmax"):
-            combos.append((hidden, out, "cross_entropy"))
-            combos.append((hidden, out, "bce"))
+            combos += [(hidden, out, loss) for loss in ("cross_entropy", "bce", "kl")]
     return combos
 
 
