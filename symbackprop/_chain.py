@@ -21,7 +21,8 @@ import re
 
 import sympy
 
-from ._equation import NAME, Equation, looks_like_latex, plain_text, read_left, read_right, undelimited
+from ._equation import Equation, read_left, read_right
+from ._latex_reading import NAME, looks_like_latex, plain_text, undelimited
 from ._errors import ParseError
 from ._grammar import MAX_LENGTH
 from ._indexed import instances

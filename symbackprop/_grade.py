@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._chain import check_chain, group_lines, locate, split_steps
-from ._equation import plain_text, read_left, undelimited
+from ._equation import read_left
+from ._latex_reading import plain_text, undelimited
 from ._errors import ParseError, SpecError
 from ._files import read_text
 from ._indexed import instances

@@ -135,3 +135,9 @@ def test_no_import_cycles():
     found = tangles(graph)
     assert not found, "import cycles:\n" + "\n".join(
         f"  {' -> '.join(_path_within(graph, group))}   (all of {', '.join(sorted(group))})" for group in found)
+
+
+def test_no_module_is_over_300_lines():
+    """The ceiling of the design (issue 12): a module that grows past it is split by its jobs."""
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in ROOT.glob("*.py")}
+    assert sizes and {name: n for name, n in sizes.items() if n > 300} == {}
