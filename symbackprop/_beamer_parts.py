@@ -8,6 +8,7 @@ from . import _names as names
 from ._document import highlight, picture
 from ._graph import E
 from ._render_recurrent import shown_steps
+from ._tex_width import width
 from ._timed import parse_name, sym
 
 PREAMBLE = r"""\documentclass[aspectratio=169,11pt]{beamer}
@@ -23,8 +24,8 @@ PREAMBLE = r"""\documentclass[aspectratio=169,11pt]{beamer}
 % \pathbox{n}{colour}{math}: boxed in the colour on overlay n, an invisible box of the same size elsewhere
 \newcommand{\pathbox}[3]{\alt<#1>{\fcolorbox{#2}{#2!8}{$\displaystyle #3$}}{\fcolorbox{white}{white}{$\displaystyle #3$}}}
 """
-#: a line of the equation holds about this many characters of visible math (16:9, \footnotesize)
-LINE = 68
+#: a line of an equation's right side holds this many points of 10pt math (16:9, \footnotesize)
+LINE = 370.0
 #: the forward pass: at most this many lines a frame
 FORWARD_LINES = 8
 
@@ -33,39 +34,10 @@ def pathbox(overlay: int, math: str, colour: str = "hl") -> str:
     return f"\\pathbox{{{overlay}}}{{{colour}}}{{{math}}}"
 
 
-def _group(s: str, i: int) -> int:
-    """The index just past the brace group that opens at s[i]."""
-    depth = 0
-    for n in range(i, len(s)):
-        depth += (s[n] == "{") - (s[n] == "}")
-        if depth == 0:
-            return n + 1
-    return len(s)
-
-
 def _width(term: str) -> float:
-    """About how wide a term prints, in characters: a fraction as its wider half, a script at 0.7."""
-    s = re.sub(r"\\pathbox\{\d+\}\{[a-z]+\}", "", term)
-    out, i = 0.0, 0
-    while i < len(s):
-        if s.startswith("\\frac", i):
-            a_end = _group(s, i + 5)
-            b_end = _group(s, a_end)
-            out += max(_width(s[i + 6:a_end - 1]), _width(s[a_end + 1:b_end - 1])) + 0.6
-            i = b_end
-        elif s[i] in "_^" and i + 1 < len(s) and s[i + 1] == "{":
-            end = _group(s, i + 1)
-            out += 0.7 * _width(s[i + 2:end - 1])
-            i = end
-        elif s[i] == "\\":
-            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
-            word = m.group(1)
-            out += {"cdot": 1.0, "left": 0, "right": 0, "langle": 0.5, "rangle": 0.5, "quad": 2}.get(word, 1.0)
-            i += len(m.group(0))
-        else:
-            out += 0 if s[i] in "{} " else 1.6 if s[i] in "+-=" else 1.0
-            i += 1
-    return out
+    """How wide a term sets (``_tex_width.width``), a boxed term with its box's padding."""
+    bare = re.sub(r"\\pathbox\{\d+\}\{[a-z]+\}", "", term)
+    return width(bare) + (6.8 if bare != term else 0.0)
 
 
 def packed(lhs: str, terms: list, overlay: int | None = None, line_width: float | None = None) -> list:
@@ -78,7 +50,7 @@ def packed(lhs: str, terms: list, overlay: int | None = None, line_width: float 
             rows.append(line)
             line, used = [], 0
         line.append(term)
-        used += w + 2
+        used += w + 12.2            # and the + between terms
     rows.append(line)
     out = []
     for n, line in enumerate(rows):
@@ -119,10 +91,10 @@ def _forward_deck(title: str, pairs: list, fmt, tail: list) -> list:
     """Frames of aligned pairs (z = …, a = g(z)) side by side, or one below the other when long."""
     rows = []
     for (l1, r1), (l2, r2) in pairs:
-        if _width(r1) + _width(r2) <= 56:
+        if _width(r1) + _width(r2) <= 300:
             rows.append(f"{l1} &= {r1} &\\qquad {l2} &= {r2}")
         else:
-            rows.append(f"{l1} &= {fmt.side(r1)} \\\\\n{l2} &= {r2}")
+            rows.append(f"{l1} &= {fmt.side(r1, LINE)} \\\\\n{l2} &= {r2}")
     rows += tail
     frames = _chunks(rows, lambda r: r.count("\\\\") + 1)
     out = []
@@ -145,7 +117,7 @@ def forward_frames(d, fmt) -> list:
     pairs = [pair for group in layers.values() for pair in group]
     if len(pairs) > FORWARD_LINES:          # the first and last node of each layer
         pairs = [p for group in layers.values() for p in ([group[0], group[-1]] if len(group) > 1 else group)]
-    tail = [f"{fmt.expr(E)} &= {fmt.side(fmt.expr(d.loss))}"]
+    tail = [f"{fmt.expr(E)} &= {fmt.side(fmt.expr(d.loss), LINE)}"]
     return _forward_deck("The forward pass", pairs, fmt, tail)
 
 
@@ -159,7 +131,7 @@ def rnn_forward_frames(d, fmt) -> list:
             partner = sym("h" if kind == "s" else "y", *indices, t=t).name
             pairs.append(((fmt.expr(d.symbols[k]), fmt.expr(d.forward[k])),
                           (fmt.expr(d.symbols[partner]), fmt.expr(d.forward[partner]))))
-    tail = [f"{fmt.expr(E)} &= {fmt.side(fmt.expr(d.loss))}"]
+    tail = [f"{fmt.expr(E)} &= {fmt.side(fmt.expr(d.loss), LINE)}"]
     return _forward_deck("The forward pass, unrolled", pairs, fmt, tail)
 
 

@@ -17,6 +17,8 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage{tikz}
 \allowdisplaybreaks
 """
+#: the preamble's text width (17 cm at 11pt) in points of 10pt type, the unit of ``_tex_width.width``
+TEXT_WIDTH = 483.7 / 1.095
 #: a drawing alone: the standalone class crops the page to the picture
 DRAWING_PREAMBLE = r"""\documentclass[tikz,border=4pt]{standalone}
 \usepackage{amsmath,amssymb}
@@ -97,6 +99,15 @@ def tikz(net, bias: bool | None = None) -> str:
     return picture(layout(net, bias))
 
 
+def fitted(net, width: float = 16.5) -> str:
+    """The drawing in a document's text (17 cm less a margin for labels the layout estimates):
+    scaled down, text and all, when wider; as it is otherwise."""
+    lay = layout(net)
+    x0, _, x1, _ = lay.bbox()
+    scale = min(1.0, width / (x1 - x0))
+    return picture(lay, f"scale={scale:.3f},transform shape" if scale < 1 else "")
+
+
 def standalone_drawing(net, bias: bool | None = None) -> str:
     """The drawing alone, as a document cropped to it (the standalone class)."""
     return DRAWING_PREAMBLE + "\\begin{document}\n" + tikz(net, bias) + "\\end{document}\n"
@@ -127,13 +138,19 @@ def _article(title: str, subtitle: str, network: str, body: str) -> str:
             + "\\begin{document}\n\\maketitle\n\n" + network + rest + "\n\\end{document}\n")
 
 
+def fragment(body: str) -> str:
+    """The derivation to paste into a document of one's own (amsmath): its blocks of equations may
+    break across pages, as in the standalone notes."""
+    return "\\allowdisplaybreaks  % long blocks of equations may break across pages\n" + body
+
+
 def standalone_document(d, body: str, fmt) -> str:
     """A complete article for a dense network: title, the drawing, then the derivation's sections."""
     net = d.network
     network = ("\\subsection*{The network}\n"
                + "Layers $L1$ (the inputs) to $L" + str(net.depth) + "$; node $j$ of layer $k$ is drawn as $j[k]$, "
                + "and $w_{ij}^{[k]}$ joins node $i$ of layer $k$ to node $j$ of layer $k+1$.\n\n"
-               + "\\begin{center}\n" + tikz(net) + "\\end{center}\n\n")
+               + "\\begin{center}\n" + fitted(net) + "\\end{center}\n\n")
     return _article(*dense_titles(net, fmt), network, body)
 
 
@@ -142,5 +159,5 @@ def standalone_rnn_document(d, body: str, fmt) -> str:
     network = ("\\subsection*{The network, unrolled}\n"
                + "Each column is one time step; the same $U$, $W$, $V$ act at every step, with $U$ holding $u_{ij}$ "
                + "in row $i$ and column $j$ (likewise $W$, $V$).\n\n"
-               + "\\begin{center}\n" + tikz(d.network) + "\\end{center}\n\n")
+               + "\\begin{center}\n" + fitted(d.network) + "\\end{center}\n\n")
     return _article(*rnn_titles(d.network, fmt, d.truncate), network, body)

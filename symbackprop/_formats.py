@@ -14,8 +14,31 @@ from . import _printing as printing
 from ._graph import E
 
 
+class Written(str):
+    """A derivation written out; ``omitted`` right sides were too long to show ("omitted; N terms")."""
+
+    omitted = 0
+
+    @property
+    def note(self) -> str | None:
+        """What the command line tells on stderr when something was left out; None when nothing was."""
+        if not self.omitted:
+            return None
+        return (f"{self.omitted} expression{'s' if self.omitted > 1 else ''} too long to show "
+                "(\"omitted; N terms\"); --format json --expanded has them in full")
+
+
+def written(text: str, fmt) -> Written:
+    """The text a writer returns, with what ``fmt`` left out."""
+    out = Written(text)
+    out.omitted = fmt.omitted
+    return out
+
+
 class _Format:
     """How a piece of the derivation looks; subclasses set the symbols."""
+
+    omitted = 0           # how many right sides were too long to show, so far
 
     mul = "·"
     partial_sign = "∂"
@@ -50,7 +73,7 @@ class _Format:
         factors = [f for f in factors if f != 1]
         if len(factors) == 1:
             return self.expr(factors[0])
-        return self.mul.join(self.factor(f) for f in factors) or "1"
+        return self.joined([(self.mul if n else "", self.factor(f)) for n, f in enumerate(factors)]) or "1"
 
     ellipsis = "…"
     max_paths = 4
@@ -60,8 +83,28 @@ class _Format:
         products = list(products)
         if len(products) > self.max_paths:
             products = products[:2] + [self.ellipsis] + products[-1:]
-        return " + ".join(products)
+        return self.plus(products)
 
+    def plus(self, terms) -> str:
+        """Written terms joined by +, or by − before a term written with a leading minus (never "+ −")."""
+        pieces = []
+        for n, term in enumerate(terms):
+            sign = " + " if n else ""
+            if n and term.startswith(self.minus):
+                sign, term = f" {self.minus} ", str(term)[len(self.minus):].lstrip()
+            pieces.append((sign, term))
+        return self.joined(pieces)
+
+    def joined(self, pieces) -> str:
+        """(operator, text) pieces written one after the other; formats that break long lines keep them."""
+        return "".join(op + text for op, text in pieces)
+
+    def left_out(self, side) -> str:
+        """What stands for a right side too long to show: (omitted; N terms), N its terms written out."""
+        self.omitted += 1
+        source = getattr(side, "source", None)
+        n = printing.term_count(source) if source is not None else 1 + sum(map(str(side).count, (" + ", " - ", " − ")))
+        return f"(omitted; {n:,} term{'s' if n != 1 else ''})"
 
     def greek(self, name: str) -> str:
         """delta or eta as prose shows it."""
@@ -146,7 +189,13 @@ class TextFormat(_Format):
         return super().transpose(s).replace("ᵀ", "^T") if self.ascii_only else super().transpose(s)
 
     def expr(self, e) -> str:
-        return printing.text(e, self.ascii_only)
+        return printing.math(printing.text(e, self.ascii_only), source=e)
+
+    #: a right side longer than this many characters (ten lines of a terminal) is left out
+    longest = 800
+
+    def side(self, side: str) -> str:
+        return side if len(side) <= self.longest else self.left_out(side)
 
 
     def greek(self, name):
@@ -166,7 +215,7 @@ class TextFormat(_Format):
                 else:
                     width = max((len(label or "") for label, _ in content), default=0)
                     for label, sides in content:
-                        line = " = ".join(sides)
+                        line = " = ".join([sides[0]] + [self.side(s) for s in sides[1:]])
                         out.append(f"  {(label or '').ljust(width)}  {line}" if width else f"  {line}")
             out.append("")
         return "\n".join(out).rstrip() + "\n"

@@ -1,5 +1,9 @@
 """The LaTeX and Markdown formats: math as LaTeX, in align* (LaTeX) or $$ aligned (Markdown).
 
+Long right sides break into lines that fit the page (``_tex_width.width`` estimates how wide
+LaTeX sets): before a top-level + or − of the printed expression, then before a · of a
+term too wide for a line, never inside parentheses; what cannot break is "(omitted; N terms)".
+
 >>> LatexFormat().indexed("W", 2)
 'W^{[2]}'
 """
@@ -9,6 +13,7 @@ import re
 
 from . import _printing as printing
 from ._formats import _Format
+from ._tex_width import width
 
 
 class LatexFormat(_Format):
@@ -91,75 +96,80 @@ class LatexFormat(_Format):
         sign = "\\prod" if product else "\\sum"
         return f"{sign}_{{{index}}} {body}" if upper is None else f"{sign}_{{{index}={lower}}}^{{{upper}}} {body}"
 
+    def __init__(self, text_width: float | None = None):
+        if text_width is not None:
+            self.text_width = text_width
 
-    #: a line of an equation holds about this many characters of visible math
-    line_width = 52
+    #: the width lines of math may take, in points of 10pt type: a plain article's text width
+    text_width = 345.0
 
-    def side(self, side: str) -> str:
-        broken = _break(side, self.line_width)
-        if max(_visible(line) for line in broken.split("\\\\\n")) > 1.25 * self.line_width:
-            # nothing to break at (a huge fraction): say so rather than run off the page
-            return "\\text{(too long to typeset; \\texttt{--format json --expanded} has it)}"
-        return broken
+    def joined(self, pieces) -> str:
+        return printing.math("".join(op + text for op, text in pieces), pieces)
+
+    def lines(self, side: str, room: float) -> list | None:
+        """A right side in lines of at most ``room`` pt: broken before its top-level + and − (then, in a
+        term too wide for a line, before its ·), never inside parentheses; a continuation line starts
+        with a quad and the operator.  None when one piece is wider than a line."""
+        if width(side) <= room:
+            return [side]
+        items, rows, row, used = list(getattr(side, "pieces", ())), [], [], 0.0
+        if not items:
+            return None
+        while items:
+            op, text = items.pop(0)
+            w = width(text) + (width(op.strip()) + 4.4 if op else 0.0)
+            # a term keeps the "+ ⋯" after it on its line, so that a line starts with the ellipsis
+            # only when the term alone fills one
+            glue = width(self.ellipsis) + 12.2 if items and items[0][1] == self.ellipsis else 0.0
+            if row and used + w + glue > room - (10.0 if rows else 0.0):
+                rows.append(row)
+                row, used = [], 0.0
+            if used + w > room - (10.0 if rows else 0.0):
+                if not getattr(text, "pieces", ()):
+                    return None
+                items[:0] = [(op if n == 0 else o, t) for n, (o, t) in enumerate(text.pieces)]
+                continue
+            row.append((op, text))
+            used += w
+        rows.append(row)
+        return ["".join(o + t for o, t in rows[0])] + [
+            "\\quad " + r[0][0].strip() + " " + r[0][1] + "".join(o + t for o, t in r[1:]) for r in rows[1:]]
+
+    def side(self, side: str, room: float | None = None, lead: str = "  &") -> str:
+        """A right side broken into lines (rows of an align: ``lead`` opens each continuation row);
+        too wide to break, "(omitted; N terms)"."""
+        lines = self.lines(side, room if room is not None else 0.9 * self.text_width)
+        if lines is None:
+            return f"\\text{{{self.left_out(side)}}}"
+        return f" \\\\\n{lead}\\phantom{{=}}\\; ".join(lines)
 
     def equations(self, content) -> str:
+        """Rows ``lhs = side = side …``, each side after the first on its own line; with step labels,
+        the labels in a column of their own at the left (alignat), not tags that move the equations."""
+        labels = [f"\\text{{\\small {label}}}" if label else "" for label, _ in content]
+        labelled = any(labels)
+        room = 0.96 * self.text_width - max(width(sides[0]) for _, sides in content) - 13.3
+        if labelled:
+            room -= max(width(label) for label in labels) + 10
+        lead = "  & & &" if labelled else "  &"
         rows = []
-        for label, sides in content:
-            pieces = [sides[0] + " &= " + self.side(sides[1])]
-            pieces += ["  &= " + self.side(side) for side in sides[2:]]
-            row = " \\\\\n".join(pieces)
-            if label:
-                row += f" \\tag*{{\\small {label}}}"
-            rows.append(row)
-        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+        for label, (_, sides) in zip(labels, content):
+            first = (f"& {label}\\quad & " if label else "& & ") if labelled else ""
+            rows.append(" \\\\\n".join([f"{first}{sides[0]} &= {self.side(sides[1], room, lead)}"]
+                                       + [f"{lead}= {self.side(side, room, lead)}" for side in sides[2:]]))
+        env = "alignat*" if labelled else "align*"
+        return f"\\begin{{{env}}}{'{2}' if labelled else ''}\n" + " \\\\\n".join(rows) + f"\n\\end{{{env}}}"
 
     def document(self, title, subtitle, sections) -> str:
         out = [f"\\section*{{{title}}}", subtitle, ""]
         for heading, items in sections:
             out.append(f"\\subsection*{{{heading}}}")
-            for kind, content in items:
+            for n, (kind, content) in enumerate(items):
+                if kind == "para" and n and items[n - 1][0] == "para":
+                    out.append("")              # a paragraph of its own, not run on from the one before
                 out.append(self.item(kind, content))
             out.append("")
         return "\n".join(out).rstrip() + "\n"
-
-
-def _visible(s: str) -> int:
-    """Roughly how wide LaTeX math prints: commands count as one character, markup as none."""
-    s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), s)
-    s = re.sub(r"\^\{\[[0-9]+\]\}", "", s)
-    s = re.sub(r"\\(left|right|bigl|bigr)", "", s)
-    s = re.sub(r"\\[A-Za-z]+", "x", s)
-    return len(re.sub(r"[{}_ ]", "", s))
-
-
-def _break(s: str, width: int) -> str:
-    """Split a long right side at + − · between groups: lines of align*, \\bigl( \\bigr) spanning them."""
-    if _visible(s) <= width:
-        return s
-    s = s.replace("\\left(", "\\bigl(").replace("\\right)", "\\bigr)")
-    out, line, depth, i = [], "", 0, 0
-    tokens = []
-    while i < len(s):      # split into tokens at the operators that lie outside braces
-        for op in (" + ", " - ", " \\cdot "):
-            if depth == 0 and s.startswith(op, i):
-                tokens.append(op)
-                i += len(op)
-                break
-        else:
-            depth += (s[i] == "{") - (s[i] == "}")
-            if tokens and tokens[-1] not in (" + ", " - ", " \\cdot "):
-                tokens[-1] += s[i]
-            else:
-                tokens.append(s[i])
-            i += 1
-    for tok in tokens:
-        if tok in (" + ", " - ", " \\cdot ") and _visible(line) > width:
-            out.append(line)
-            line = "\\quad " + tok.strip() + " "
-        else:
-            line += tok
-    out.append(line)
-    return " \\\\\n  &\\phantom{=}\\; ".join(out)
 
 
 class MarkdownFormat(LatexFormat):
@@ -173,11 +183,18 @@ class MarkdownFormat(LatexFormat):
     def aligned(self, rows: str) -> str:
         return "$$\n\\begin{aligned}\n" + rows + "\n\\end{aligned}\n$$"
 
+    #: the width lines of math may take on a GitHub or Jupyter page, in points of 10pt type
+    text_width = 500.0
+
     def equations(self, content) -> str:
+        """Rows ``lhs = side = side …`` in an aligned block, the step's label at the right of its first line."""
+        room = 0.96 * self.text_width - max(width(sides[0]) for _, sides in content) - 13.3
+        room -= max((width(f"\\text{{{label}}}") + 20 for label, _ in content if label), default=0)
         rows = []
         for label, sides in content:
-            row = sides[0] + " &= " + " \\\\\n  &= ".join(sides[1:])
-            rows.append(row + (f" && \\text{{{label}}}" if label else ""))
+            row = sides[0] + " &= " + " \\\\\n  &= ".join(self.side(side, room) for side in sides[1:])
+            first, *rest = row.split(" \\\\\n", 1)
+            rows.append(" \\\\\n".join([first + (f" && {_label(label)}" if label else "")] + rest))
         return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$"
 
     def document(self, title, subtitle, sections) -> str:
@@ -187,3 +204,9 @@ class MarkdownFormat(LatexFormat):
             for kind, content in items:
                 out += [self.item(kind, content), ""]
         return "\n".join(out).rstrip() + "\n"
+
+
+def _label(label: str) -> str:
+    """A step's label as math for MathJax and KaTeX: words in \\text, its $…$ pieces as math
+    (``$\\delta$ form`` → ``\\delta\\text{ form}``)."""
+    return re.sub(r"\\text\{\}", "", re.sub(r"\$([^$]*)\$", r"}\1\\text{", f"\\text{{{label}}}"))

@@ -45,19 +45,23 @@ class _CheapOrder:
         return [t for _, t in sorted(zip(keys, expr.args), key=lambda kt: kt[0])]
 
     def _print_Add(self, expr, order=None):
-        fast = self._names_sum(expr)
-        if fast is not None:
-            return fast
-        terms = self._as_ordered_terms(expr, order)
-        if self.max_terms is None or len(terms) <= self.max_terms:
-            return super()._print_Add(expr, order)
-        head = [self._print(t) for t in terms[:2]]
-        tail = [self._print(t) for t in terms[-2:]]
-        return " + ".join(head + [self.ellipsis] + tail)
+        return "".join(sign + text for sign, text in self.add_pieces(expr, order))
+
+    def add_pieces(self, expr, order=None) -> list:
+        """A sum as (sign, term) pieces, the first sign "": " + " or " − " before every other term (never
+        "+ −"); past ``max_terms`` the first two, an ellipsis and the last two."""
+        texts = self._names_sum(expr)
+        terms = texts if texts is not None else self._as_ordered_terms(expr, order)
+        if self.max_terms is not None and len(terms) > self.max_terms:
+            terms = terms[:2] + [None] + terms[-2:]
+        if texts is not None:               # names and products of names: no signs to mind
+            return [("" if n == 0 else " + ", self.ellipsis if t is None else t) for n, t in enumerate(terms)]
+        return [(" + ", self.ellipsis) if t is None else self._signed_term(t, n == 0, expr)
+                for n, t in enumerate(terms)]
 
     def _names_sum(self, expr):
-        """A sum of names and products of names (every weighted sum z), printed without
-        SymPy's precedence and ordering machinery; None for any other sum."""
+        """The printed terms of a sum of names and products of names (every weighted sum z), in a
+        cheap order without SymPy's precedence and ordering machinery; None for any other sum."""
         keyed = []
         for term in expr.args:
             key = names.name_key(term)
@@ -72,10 +76,7 @@ class _CheapOrder:
             factors.sort(key=lambda kf: kf[0])
             keyed.append(((0, tuple(k for k, _ in factors)), self._mul_symbol.join(self._print(f) for _, f in factors)))
         keyed.sort(key=lambda ks: ks[0])
-        texts = [text for _, text in keyed]
-        if self.max_terms is not None and len(texts) > self.max_terms:
-            texts = texts[:2] + [self.ellipsis] + texts[-2:]
-        return " + ".join(texts)
+        return [text for _, text in keyed]
 
     def _print_Mul(self, expr):
         # Products of names, with at most one sum and one function call (every z, δ and
@@ -151,23 +152,16 @@ class _Plain(_CheapOrder, StrPrinter):
             return base + "²"
         return base + self._power + self.parenthesize(expr.exp, prec, strict=False)
 
-    def _print_Add(self, expr, order=None):
-        fast = self._names_sum(expr)
-        if fast is not None:
-            return fast
-        terms = self._as_ordered_terms(expr, order)
-        if self.max_terms is not None and len(terms) > self.max_terms:
-            return " + ".join([self._print(t) for t in terms[:2]] + [self.ellipsis]
-                              + [self._print(t) for t in terms[-2:]])
-        prec, parts = precedence(expr), []
-        for term in terms:                  # as StrPrinter's, with this printer's minus
-            t = self._print(term)
-            sign = "+"
-            if t[:1] in ("-", self._minus) and not term.is_Add:
-                sign, t = self._minus, t[1:]
-            parts += [sign, f"({t})" if precedence(term) < prec or term.is_Add else t]
-        sign = parts.pop(0)
-        return ("" if sign == "+" else sign) + " ".join(parts)
+    def _signed_term(self, term, first: bool, expr) -> tuple:
+        """One term of a sum and the sign before it, as StrPrinter's, with this printer's minus."""
+        t, sign = self._print(term), "+"
+        if t[:1] in ("-", self._minus) and not term.is_Add:
+            sign, t = self._minus, t[1:]
+        if precedence(term) < precedence(expr) or term.is_Add:
+            t = f"({t})"
+        if first:
+            return "", ("" if sign == "+" else sign) + t
+        return f" {sign} ", t
 
 
 class _Text(_Plain):
@@ -211,10 +205,51 @@ class _Latex(_CheapOrder, LatexPrinter):
     def __init__(self):
         super().__init__({"mul_symbol": "dot"})
 
+    def _signed_term(self, term, first: bool, expr) -> tuple:
+        """One term of a sum and the sign before it, as LatexPrinter's."""
+        sign = "" if first else " + "
+        if not first and term.could_extract_minus_sign():
+            sign, term = " - ", -term
+        tex = self._print(term)
+        return sign, (f"\\left({tex}\\right)" if self._needs_add_brackets(term) else tex)
+
+    def mul_pieces(self, expr, tex: str) -> list:
+        """A product's factors as pieces, when its printed form ``tex`` is just those factors joined by
+        a dot (no fraction, no sign); [] otherwise."""
+        for order in (sorted(expr.args, key=lambda f: names.name_key(f) is None), expr.as_ordered_factors()):
+            parts = [self.parenthesize(f, precedence(expr), strict=False) for f in order]
+            if self._mul_symbol.join(parts) == tex:
+                return [("" if n == 0 else self._mul_symbol, p) for n, p in enumerate(parts)]
+        return []
+
 
 _LATEX = _Latex()
 
 
-def latex(expr: sympy.Expr) -> str:
-    """LaTeX through SymPy's printer; names give their own ``w_{11}^{[2]}``."""
-    return _LATEX.doprint(expr)
+class Math(str):
+    """Printed math that keeps its top-level pieces, (operator, text) with "" before the first, so that
+    a line may break between them (never inside parentheses); ``source``: the expression printed."""
+
+    pieces: tuple = ()
+    source = None
+
+
+def math(text: str, pieces=(), source=None) -> Math:
+    out = Math(text)
+    out.pieces, out.source = tuple(pieces), source
+    return out
+
+
+def latex(expr: sympy.Expr) -> Math:
+    """LaTeX through SymPy's printer (names give their own ``w_{11}^{[2]}``), with the terms of a
+    sum or the factors of a product as its pieces."""
+    if isinstance(expr, sympy.Add):
+        pieces = _LATEX.add_pieces(expr)
+        return math("".join(sign + text for sign, text in pieces), pieces, expr)
+    tex = _LATEX.doprint(expr)
+    return math(tex, _LATEX.mul_pieces(expr, tex) if isinstance(expr, sympy.Mul) else (), expr)
+
+
+def term_count(expr) -> int:
+    """How many terms an expression has written out: one, and one more for every + or − of its sums."""
+    return 1 + sum(len(a.args) - 1 for a in sympy.preorder_traversal(expr) if isinstance(a, sympy.Add))

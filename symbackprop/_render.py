@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import sympy
 
-from ._document import dense_titles, standalone_document
-from ._formats import TextFormat, _Format
+from ._document import TEXT_WIDTH, dense_titles, fragment, standalone_document
+from ._formats import TextFormat, _Format, written
 from ._formats_tex import LatexFormat, MarkdownFormat
 from ._derivation import E, Derivation, WeightStep
 from ._render_forms import general, matrix
 from . import _names as names
+from ._printing import plain
 
 # ---------------------------------------------------------------- the walk
 def _shown_nodes(d: Derivation, keys):
@@ -48,8 +49,9 @@ def _summarised(d: Derivation) -> bool:
 def _forward(d: Derivation, fmt: _Format):
     keys, cut = _shown_nodes(d, d.forward)
     rows = [(None, [fmt.expr(d.symbols[k]), fmt.expr(d.forward[k])]) for k in keys]
-    items = [] if fmt.brief else [("para", "The inputs are the first layer's activations; each layer's weighted "
-                                           "sums z feed its activations a.")]
+    z, a = fmt.inline_math("z"), fmt.inline_math("a")
+    items = [] if fmt.brief else [("para", f"The inputs are the first layer's activations; each layer's weighted "
+                                           f"sums {z} feed its activations {a}.")]
     items.append(("eqs", rows))
     if cut:
         items.append(("para", "(shown for the first and last node of each layer; the others are alike)"))
@@ -58,7 +60,9 @@ def _forward(d: Derivation, fmt: _Format):
         if act.definition is not None and not act.inline:
             f, fp = act.functions
             z = sympy.Symbol("z")
-            defs.append((None, [fmt.expr(f(z)), fmt.expr(act.definition.subs(act.definition.free_symbols.pop(), z))]))
+            definition = act.definition.subs(act.definition.free_symbols.pop(), z)
+            if plain(f(z)) != plain(definition):        # tanh(z) = tanh(z) says nothing
+                defs.append((None, [fmt.expr(f(z)), fmt.expr(definition)]))
             defs.append((None, [fmt.expr(fp(z)), fmt.expr(act.derivative.subs(act.derivative.free_symbols.pop(), z))
                                 if act.derivative.free_symbols else fmt.expr(act.derivative)]))
     if defs:
@@ -90,7 +94,8 @@ def _note(d: Derivation, fmt: _Format, step) -> str | None:
 def _deltas(d: Derivation, fmt: _Format):
     word = fmt.greek("delta")
     defined = fmt.definition(names.generic("delta", "j", "k"), names.generic("z", "j", "k"))
-    items = [("para", f"The error signal of node j in layer k is {defined}; "
+    j, k = fmt.inline_math("j"), fmt.inline_math("k")
+    items = [("para", f"The error signal of node {j} in layer {k} is {defined}; "
                       f"each hidden {word} is made from the {word}'s of the layer above.")]
     rows = []
     keys, cut = _shown_nodes(d, [s.delta.name for s in d.delta_steps])
@@ -201,17 +206,20 @@ def walk(d: Derivation, fmt: _Format) -> str:
 
 
 def render_text(d: Derivation, ascii_only: bool = False) -> str:
-    return walk(d, TextFormat(ascii_only))
+    fmt = TextFormat(ascii_only)
+    return written(walk(d, fmt), fmt)
 
 
 def render_latex(d: Derivation, standalone: bool = False) -> str:
-    fmt = LatexFormat()
+    """The LaTeX fragment (lines fit a plain article), or with ``standalone`` a complete document."""
+    fmt = LatexFormat(TEXT_WIDTH if standalone else None)
     body = walk(d, fmt)
-    return standalone_document(d, body, fmt) if standalone else body
+    return written(standalone_document(d, body, fmt) if standalone else fragment(body), fmt)
 
 
 def render_markdown(d: Derivation) -> str:
-    return walk(d, MarkdownFormat())
+    fmt = MarkdownFormat()
+    return written(walk(d, fmt), fmt)
 
 
 Derivation.writers.update(text=render_text, latex=render_latex, markdown=render_markdown)

@@ -38,7 +38,7 @@ def matrix(d: Derivation, fmt: _Format):
     vectors = ", ".join(f"{m(V('a', k))} and {m(V('delta', k))} have {n}" if k > 1 else f"{m(V('a', 1) + ' = x')} has {n}"
                         for k, n in enumerate(net.layers, start=1))
     para = (f"With column vectors per layer and {m(V('W', 'k'))} holding {m(fmt.expr(names.generic('w', 'ij', 'k')))} "
-            f"in row i (the from-node) and column j (the to-node): {shapes}; {vectors} entries. "
+            f"in row {m('i')} (the from-node) and column {m('j')} (the to-node): {shapes}; {vectors} entries. "
             f"{m(chr(103) + chr(39))} is each layer's own activation derivative.")
     return ("Matrix form", [("eqs", rows), ("para", para)])
 
@@ -46,7 +46,7 @@ def matrix(d: Derivation, fmt: _Format):
 def _delta_rule(fmt: _Format, k, above, skipped: list) -> str:
     """(W[k] δ[k+1] + the δ's of skips from k) ⊙ g'(z[k])."""
     V = fmt.indexed
-    inside = " + ".join([f"{V('W', k)}{fmt.juxtapose}{V('delta', above)}"] + [V("delta", s) for s in skipped])
+    inside = fmt.plus([f"{V('W', k)}{fmt.juxtapose}{V('delta', above)}"] + [V("delta", s) for s in skipped])
     return f"{fmt.paren(inside)} {fmt.hadamard} {fmt.call(chr(103) + chr(39), V('z', k))}"
 
 
@@ -73,5 +73,5 @@ def _matrix_extras(net, fmt: _Format) -> list:
                 w = fmt.indexed("W", m)
                 grad.setdefault(m, []).append(f"{lam}{fmt.juxtapose}{w if kind == 'l2' else fmt.call('sign', w)}")
     for m, extra in sorted(grad.items()):
-        rows.append((None, [fmt.dE(fmt.indexed("W", m)), " + ".join([_outer(fmt, m, m + 1)] + extra)]))
+        rows.append((None, [fmt.dE(fmt.indexed("W", m)), fmt.plus([_outer(fmt, m, m + 1)] + extra)]))
     return rows

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 from . import _names as names
-from ._document import rnn_titles, standalone_rnn_document
+from ._document import TEXT_WIDTH, fragment, rnn_titles, standalone_rnn_document
 from ._printing import plain
-from ._formats import TextFormat
+from ._formats import TextFormat, written
 from ._formats_tex import LatexFormat, MarkdownFormat
 from ._elman import flows
 from ._rnn import E, RNNDerivation, expandable
@@ -23,11 +23,12 @@ def _forward_section(d: RNNDerivation, fmt):
     rows = []
     shown = shown_steps(net.steps)
     for t in shown:
-        rows += [(f"t = {t}" if n == 0 else None, [fmt.expr(d.symbols[k]), fmt.expr(v)])
+        rows += [(fmt.inline_math(f"t = {t}") if n == 0 else None, [fmt.expr(d.symbols[k]), fmt.expr(v)])
                  for n, (k, v) in enumerate((k, v) for k, v in d.forward.items() if k.endswith(f"<{t}>"))]
-    h0 = fmt.inline_math(fmt.expr(sym("h", 1, t=0)))
-    items = [("para", f"The hidden state starts at {h0}, … (zero unless given); the weights u, w, v"
-                      f"{' and biases b, c' if net.bias else ''} are the same at every step."), ("eqs", rows)]
+    h0, m = fmt.inline_math(fmt.expr(sym("h", 1, t=0))), fmt.inline_math
+    items = [("para", f"The hidden state starts at {h0}, … (zero unless given); the weights {m('u')}, {m('w')}, {m('v')}"
+                      f"{f' and biases {m(chr(98))}, {m(chr(99))}' if net.bias else ''} are the same at every step."),
+             ("eqs", rows)]
     if len(shown) < net.steps:
         items.append(("para", f"(steps 3 to {net.steps - 2} are alike)"))
     if net.activation.name == "g":
@@ -53,13 +54,14 @@ def _errors_section(d: RNNDerivation, fmt):
         if len(sides) > 3 and sides[-1] == sides[-2]:
             sides.pop()
         rows.append((None, sides))
-    items = [("para", "Each step's outputs add their own term to E, so the error at an output depends on "
+    items = [("para", f"Each step's outputs add their own term to {fmt.inline_math('E')}, so the error at an output depends on "
                       "that step only:"), ("eqs", rows)]
     reasons = {r for _, s in d.output_steps for r, _ in s.simplified}
     if "sum_targets_one" in reasons:
         items.append(("para", "The last form holds because each step's targets sum to 1 (one-hot targets)."))
     elif "substitute" in reasons:
-        items.append(("para", "The output's derivative, written through y, cancels the loss's denominator."))
+        items.append(("para", f"The output's derivative, written through {fmt.inline_math('y')}, cancels the loss's "
+                              "denominator."))
     return ("Output errors", items)
 
 
@@ -78,8 +80,9 @@ def _delta_section(d: RNNDerivation, fmt):
                       for k in range(1, net.hidden + 1)]
         chain = f"{fmt.paren(fmt.total(paths))}{fmt.mul}{fmt.partial(h_jt, s_jt)}" if len(paths) > 1 else \
             f"{paths[0]}{fmt.mul}{fmt.partial(h_jt, s_jt)}"
-        rows.append((f"t = {t}", [fmt.expr(delta), fmt.partial(E, s_jt), chain, fmt.expr(d.deltas[delta.name])]))
-    others = f" (and likewise for every hidden node j = 1 … {net.hidden})" if net.hidden > 1 else ""
+        rows.append((fmt.inline_math(f"t = {t}"), [fmt.expr(delta), fmt.partial(E, s_jt), chain, fmt.expr(d.deltas[delta.name])]))
+    m = fmt.inline_math
+    others = f" (and likewise for every hidden node {m(f'j = 1, {fmt.ellipsis}, {net.hidden}')})" if net.hidden > 1 else ""
     cut = ""
     if d.truncate is not None and d.truncate < net.steps:
         K = d.truncate
@@ -87,9 +90,9 @@ def _delta_section(d: RNNDerivation, fmt):
                f"and {word} does not flow back across a cut (after steps {', '.join(str(t) for t in range(K, net.steps, K))}),"
                " as when the hidden state is detached every K steps.")
     defined = fmt.definition(GenericStep("deltaj<t>"), GenericStep("sj<t>"))
-    items = [("para", f"The error signal of hidden node j at step t is {defined}. "
+    items = [("para", f"The error signal of hidden node {m('j')} at step {m('t')} is {defined}. "
                       f"At the last step it comes from that step's outputs only; earlier, also from the "
-                      f"next step's {word}'s through w{others}.{cut}"), ("eqs", rows)]
+                      f"next step's {word}'s through {m('w')}{others}.{cut}"), ("eqs", rows)]
     if len(shown_steps(net.steps)) < net.steps:
         items.append(("para", f"(steps 3 to {net.steps - 2} are alike)"))
     return ("Error signals through time", items)
@@ -114,9 +117,9 @@ def _gradient_section(d: RNNDerivation, fmt):
             parts.append(f"{fmt.partial(E, node)}{fmt.mul}{fmt.partial(node, p)}")
             factors.append((None, [fmt.partial(node, p), fmt.expr(local)]))
             values.append(fmt.product([local, d.upstream(node)]))
-        rows = [("chain rule", [lhs, " + ".join(parts)])]
+        rows = [("chain rule", [lhs, fmt.plus(parts)])]
         rows += [("factors" if n == 0 else "", sides) for n, (_, sides) in enumerate(factors)]
-        rows.append((fmt.greek("delta") + " form", [lhs, " + ".join(values)]))
+        rows.append((fmt.greek("delta") + " form", [lhs, fmt.plus(values)]))
         if d.expanded_form is not None and d.expanded_form[0] == name:
             rows.append(("expanded", [lhs, fmt.expr(d.expanded_form[1])]))
         items.append(("head", p))
@@ -178,7 +181,7 @@ def _vanishing_section(d: RNNDerivation, fmt):
     why = f" Here {m(f'{fmt.fname(bound[0])} {fmt.le} {bound[1]}')}, so unless the weights are large the factors are small." \
         if bound else ""
     text = (f"A step back in time multiplies the error by one factor of {m(fmt.mul.join(['w', fmt.fname(g)]))} per path. "
-            f"Reaching from step T back to step t multiplies {m(f'T {fmt.minus} t')} of them, so over long sequences "
+            f"Reaching from step {m('T')} back to step {m('t')} multiplies {m(f'T {fmt.minus} t')} of them, so over long sequences "
             "the product shrinks towards zero when the factors are below 1 (vanishing gradients: early steps barely "
             f"learn) and grows without bound when they are above 1 (exploding gradients).{why} Evaluated with numbers, "
             f"the size of each step's {m(fmt.inline_partial('E', V('h', 't', time=True)))} and of this product show "
@@ -188,7 +191,8 @@ def _vanishing_section(d: RNNDerivation, fmt):
 
 def _update_section(d: RNNDerivation, fmt):
     return ("Update", [("update", [names.generic("w", "ij")]), ("para",
-            f"and likewise u, v{', b, c' if d.network.bias else ''}, with {fmt.inline_math(fmt.eta)} the learning "
+            f"and likewise {', '.join(fmt.inline_math(p) for p in 'uvbc'[:4 if d.network.bias else 2])}, with "
+            f"{fmt.inline_math(fmt.eta)} the learning "
             "rate; all at once, from the values before the update.")])
 
 
@@ -228,13 +232,17 @@ def render_json(d: RNNDerivation, expanded: bool | None = None) -> str:
 
 
 def render_latex(d: RNNDerivation, standalone: bool = False) -> str:
-    fmt = LatexFormat()
+    fmt = LatexFormat(TEXT_WIDTH if standalone else None)
     body = walk_rnn(d, fmt)
-    return standalone_rnn_document(d, body, fmt) if standalone else body
+    return written(standalone_rnn_document(d, body, fmt) if standalone else fragment(body), fmt)
+
+
+def _write(d: RNNDerivation, fmt) -> str:
+    return written(walk_rnn(d, fmt), fmt)
 
 
 RNNDerivation.writers.update(
-    text=lambda d, ascii_only=False: walk_rnn(d, TextFormat(ascii_only)),
+    text=lambda d, ascii_only=False: _write(d, TextFormat(ascii_only)),
     latex=render_latex,
-    markdown=lambda d: walk_rnn(d, MarkdownFormat()),
+    markdown=lambda d: _write(d, MarkdownFormat()),
     json=render_json)
