@@ -21,6 +21,7 @@ from ._spec import from_spec
 from ._svg import svg
 from ._values import read_values_file
 from ._chain import verify_lines
+from ._cli_teach import COMMANDS
 from ._verify import Sampler
 
 
@@ -248,9 +249,8 @@ def draw_cmd(spec, activation, loss, bias, standalone, fmt, output):
 def verify_cmd(spec, activation, loss, bias, equations, file_):
     """Say whether hand-derived equations are right; name the mistake when not.
 
-    A line may be a chain, lhs = step 1 = step 2 = …, each step checked; a line starting with
-    '=' continues the chain before it. Exit 0 when every equation is right, 1 when any is
-    wrong or cannot be read (each is reported at FILE:LINE:COLUMN), 2 when none can be read.
+    A line may be a chain, lhs = step 1 = step 2 = …; one starting with '=' continues it. Exit 0 when
+    all are right, 1 when any is wrong or unreadable (reported at FILE:LINE:COLUMN), 2 when none is read.
 
     \b
     Examples:
@@ -275,6 +275,10 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
     click.echo("\n".join(out))
     if not right:
         click.get_current_context().exit(1)
+
+
+for command in COMMANDS:          # exercise, grade
+    cli.add_command(command)
 
 
 def main(argv=None) -> None:

@@ -108,3 +108,25 @@ def test_the_writers(folder):
 def test_an_empty_folder_is_refused(tmp_path):
     with pytest.raises(sb.SpecError, match="no submissions"):
         read_submissions(str(tmp_path))
+
+
+def test_the_grade_command(folder, cli_run, tmp_path):
+    res = cli_run("grade", "2-3-1", str(folder))
+    assert res.exit_code == 0 and res.output.splitlines()[1].startswith("ada      1.00")
+    out = tmp_path / "grades.csv"
+    res = cli_run("grade", "2-3-1", str(folder), "--format", "csv", "-o", str(out))
+    assert res.exit_code == 0 and out.read_text().startswith("student,score,feedback\nada,1.0000,")
+    res = cli_run("grade", "2-3-1", str(folder / "ada.txt"), "--format", "gradescope", "--points", "2")
+    assert res.exit_code == 0 and json.loads(res.output)["score"] == 6.0
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["grade", "2-3-1", "nowhere"], "does not exist"),
+    (["grade", "2-0-1", "."], "positive whole number"),
+])
+def test_bad_grade_input_is_one_line_and_exit_2(args, fragment, capfd):
+    from symbackprop.cli import main
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    err = capfd.readouterr().err
+    assert stop.value.code == 2 and fragment in err and err.count("\n") == 1
