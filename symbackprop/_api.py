@@ -1,4 +1,4 @@
-"""The Python API: network, rnn, derive, prove, compile, check, verify (DESIGN.md §2.5).
+"""The Python API: network, rnn, graph, derive, prove, compile, check, verify (DESIGN.md §2.5).
 
 Each function looks the network's kind up (``_kinds.py``) and calls its part.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ._tally import Report
+from ._circuit import Circuit
+from ._circuit_parse import parse_circuit
 from ._compile import Vectorized
 from ._errors import SpecError
 from ._kinds import KINDS, kind_of
@@ -21,8 +23,20 @@ from ._verify import Sampler, Verdict
 def _verifier_for(net) -> tuple:
     """The derivation verify compares against, without steps, and its random points: made once
     per network (networks are frozen, so they key the cache)."""
-    d = kind_of(net).derive(net, weights=())
-    return d, Sampler(d, 0)
+    kind = kind_of(net)
+    d = kind.derive(net, weights=())
+    return d, (kind.verifier[2] if kind.verifier else Sampler)(d, 0)
+
+
+def graph(equations: str, *, output: str | None = None, parameters=()) -> Circuit:
+    """A computational graph from equations (DESIGN.md §5.3): ``"q = x + y; f = q*z"``, or one
+    equation, staged into gates f1, f2, … .  The output is the last left side (or ``output``);
+    the leaves are the names no equation defines; ``parameters`` names the leaves eval --lr updates.
+
+    >>> graph("q = x + y; f = q*z").describe()
+    'graph of 2 nodes, output f, leaves x, y, z'
+    """
+    return parse_circuit(equations, output, tuple(parameters))
 
 
 def network(spec=None, *, activation=None, loss=None, bias=None, layers=None, skips=(), ties=(),
@@ -67,14 +81,18 @@ def rnn(inputs, hidden, outputs, steps, *, activation="g", output_activation="li
 
 
 def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None,
-           **options):
+           at=None, **options):
     """The whole derivation of a network (or of a spec, with ``network``'s options).
 
-    For a recurrent network, ``truncate=K`` backpropagates through chunks of K steps only.
+    For a recurrent network, ``truncate=K`` backpropagates through chunks of K steps only; for a
+    graph, ``at`` ({"x": -2, …} or "x=-2,y=5") adds every value and gradient as a number.
     """
     net = _as_network(spec_or_network, options)
+    extra = {} if at is None else {"at": at}
+    if at is not None and not isinstance(net, Circuit):
+        raise SpecError("at= gives the leaves' values of a graph (symbackprop.graph); a network has none")
     return kind_of(net).derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights,
-                               truncate=truncate)
+                               truncate=truncate, **extra)
 
 
 def prove(derivation) -> dict:
@@ -136,4 +154,5 @@ def verify(spec_or_network, equation: str, **options) -> Verdict:
     net = _as_network(spec_or_network, options)
     kind = kind_of(net)
     d, sampler = _verifier_for(net)
-    return check_chain(d, kind.reading(net), kind.rules, sampler, equation)
+    chain = kind.verifier[0] if kind.verifier else check_chain
+    return chain(d, kind.reading(net), kind.rules, sampler, equation)

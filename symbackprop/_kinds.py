@@ -24,8 +24,9 @@ class Kind:
     prove(derivation) → {name: how}; compile(net, reduction, truncate) → f;
     check(net, samples, seed, batch, truncate) → Report; reading(net) → how verify reads
     its equations (_equation.Reading) and rules (verify's expected answer and named mistakes); evaluate(net, data, lr, truncate, report) → (text writer, JSON writer, result);
-    draw(net, standalone) → TikZ; cost(net, batch, repeat) → rows, or None;
-    plain_name(text) → the parameter's plain name; weights: how its weights are named.
+    draw(net, standalone, fmt) → TikZ or SVG; cost(net, batch, repeat) → rows, or None;
+    plain_name(text) → the parameter's plain name; weights: how its weights are named; verifier: a
+    kind's own (check_chain, verify_lines, Sampler), for equations that are not ∂E/∂… (graphs).
     """
 
     name: str
@@ -40,6 +41,7 @@ class Kind:
     cost: Callable | None
     plain_name: Callable
     weights: str
+    verifier: object = None     # (check_chain, verify_lines, Sampler) when verify's own readers do not fit (graphs)
 
 
 KINDS: dict = {}
@@ -55,8 +57,8 @@ def kind_of(net) -> Kind:
     """The kind of ``net``; SpecError for an object that is not a network."""
     kind = KINDS.get(type(net))
     if kind is None:
-        raise SpecError(f"{type(net).__name__} is not a network: make one with symbackprop.network(...) "
-                        "or symbackprop.rnn(...)")
+        raise SpecError(f"{type(net).__name__} is not a network: make one with symbackprop.network(...), "
+                        "symbackprop.rnn(...) or symbackprop.graph(...)")
     return kind
 
 
@@ -66,9 +68,12 @@ def _no_truncate(truncate) -> None:
 
 
 # ---------------------------------------------------------------- the dense stack
-def _draw(net, standalone: bool = False) -> str:
+def _draw(net, standalone: bool = False, fmt: str = "tikz") -> str:
     """Every kind's drawing comes from its layout (``_layout.py``)."""
     from ._document import standalone_drawing, tikz
+    from ._svg import svg
+    if fmt == "svg":
+        return svg(net)
     return standalone_drawing(net) if standalone else tikz(net)
 
 
@@ -132,9 +137,44 @@ def _recurrent() -> Kind:
                 plain_name, "uij, wij, vij (and bj, cj)")
 
 
+# ---------------------------------------------------------------- the computational graph
+def _graph() -> Kind:
+    from . import _circuit_numeric as numeric
+    from . import _circuit_verify as verify
+    from ._circuit_derive import derive_graph, prove_graph
+    from ._circuit_draw import draw
+
+    def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None,
+                at=None):
+        _no_truncate(truncate)
+        return derive_graph(net, at, weights, expanded, prove)
+
+    def compile_(net, reduction="sum", truncate=None):
+        _no_truncate(truncate)
+        return numeric.GraphFunction(net)
+
+    def check_(net, samples=5, seed=0, batch=1, truncate=None):
+        _no_truncate(truncate)
+        return numeric.check_graph(net, samples, seed, batch)
+
+    def evaluate_(net, data, lr=None, truncate=None, report=False, every_node=False):
+        if report:
+            raise SpecError("--report is for recurrent networks: a spec file with kind = \"rnn\"")
+        _no_truncate(truncate)
+        return numeric.evaluation_text, numeric.evaluation_json, numeric.evaluate_graph(net, data, lr, every_node)
+
+    def draw_(net, standalone=False, fmt="tikz", at=None):
+        return draw(derive_graph(net, at), standalone, fmt)
+
+    return Kind("graph", derive_, prove_graph, compile_, check_, verify.reading, verify.RULES, evaluate_, draw_, None,
+                verify.plain_name, "its leaves", (verify.check_chain, verify.verify_lines, verify.GraphSampler))
+
+
 def register_built_in() -> None:
-    """The two kinds the package ships with (called once by the package's __init__)."""
+    """The kinds the package ships with (called once by the package's __init__)."""
+    from ._circuit import Circuit
     from ._network import Network
     from ._rnn import RNN
     register(Network, _dense())
     register(RNN, _recurrent())
+    register(Circuit, _graph())

@@ -66,10 +66,34 @@ def split_activations(text: str):
     return parts[0] if len(parts) == 1 else parts
 
 
+_GRAPH_KEYS = {"kind": str, "equations": str, "output": str, "parameters": list}
+
+
+def _graph(data, source: str | None, activation, loss, bias):
+    """A graph from an equation spec (text with '=') or a file's table with kind = "graph"."""
+    from ._circuit_parse import parse_circuit
+    if not (activation is None and loss is None and bias is None):
+        raise SpecError("--activation, --loss and --bias are for layered networks; a graph's equations name "
+                        "their own functions, e.g. f = sigmoid(w*x + b)")
+    if source is None:
+        return parse_circuit(data)
+    check_table(data, _GRAPH_KEYS, ("equations",), source, "a graph spec has",
+                'kind = "graph", equations = "q = x + y; f = q*z", output = "f", parameters = ["z"]')
+    if not all(isinstance(p, str) for p in data.get("parameters", [])):
+        raise SpecError(f"{source}: parameters is a list of leaf names, e.g. parameters = [\"w\", \"b\"]")
+    return parse_circuit(data["equations"], data.get("output"), tuple(data.get("parameters", ())))
+
+
 def from_spec(spec, activation=None, loss=None, bias=None):
-    """A Network (or an RNN, for a file with kind = "rnn") from a compact string, a spec
-    file path, or a network (options override)."""
+    """A Network (an RNN, for a file with kind = "rnn"; a graph, for equations or a file with
+    kind = "graph") from a compact string, a spec file path, or a network (options override)."""
+    from ._circuit import Circuit
     from ._rnn import from_data
+    if isinstance(spec, Circuit):       # options are refused, as for equations
+        return spec if activation is None and loss is None and bias is None else _graph("", None, activation, loss,
+                                                                                        bias)
+    if isinstance(spec, str) and "=" in spec and not re.search(r"\.(toml|json|ya?ml)\Z", spec.strip(), re.I):
+        return _graph(spec, None, activation, loss, bias)
     unchanged = activation is None and loss is None and bias is None
     if isinstance(spec, Network):
         if unchanged:
@@ -87,16 +111,18 @@ def from_spec(spec, activation=None, loss=None, bias=None):
         if "kind" in data:
             if data["kind"] == "rnn":
                 return from_data(data, source, split_activations(activation) if activation else None, loss, bias)
+            if data["kind"] == "graph":
+                return _graph(data, source, activation, loss, bias)
             raise SpecError(f"{source}: kind = {data['kind']!r}; write kind = \"rnn\" for a recurrent network, "
-                            "or leave kind out for a feedforward one")
+                            "kind = \"graph\" for equations, or leave kind out for a feedforward one")
         data = _layer_list(data, source) if "layer" in data or "inputs" in data else _check_keys(data, source)
     elif isinstance(spec, str):
         text = spec.strip()
         if not _COMPACT.match(text) and Path(text).is_file():
             raise SpecError(f"spec file {text!r} must end in .toml, .json, .yaml or .yml")
         if not _COMPACT.match(text):
-            raise SpecError(f"spec {spec!r} is neither layer sizes joined by '-' (e.g. 2-3-1) "
-                            "nor a .toml/.json/.yaml file")
+            raise SpecError(f"spec {spec!r} is neither layer sizes joined by '-' (e.g. 2-3-1), equations "
+                            "(e.g. 'q = x + y; f = q*z') nor a .toml/.json/.yaml file")
         data = {"layers": [int(n) for n in text.split("-")]}
     else:
         raise SpecError(f"spec must be a string such as '2-3-1' or a file path, not {type(spec).__name__}")

@@ -5,7 +5,6 @@ stderr naming the problem and the fix), 130 interrupted.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 
@@ -18,9 +17,9 @@ from ._files import read_text, write_atomic
 from ._kinds import kind_of
 from ._report import cost_text
 from ._spec import from_spec
-from ._svg import svg
 from ._values import read_values_file
 from ._chain import verify_lines
+from ._cli_options import at_for, at_option, progress, spec_options
 from ._cli_teach import COMMANDS
 from ._verify import Sampler
 
@@ -51,40 +50,13 @@ def _emit(text: str, output: str | None) -> None:
         raise BadInput(f"cannot write {output}: {err.strerror}; choose another path") from None
 
 
-#: above this many parameters a derivation takes a couple of seconds: show a progress bar
-PROGRESS_FROM = 20_000
-
-
-class _Silent:
-    """No progress bar: a progress bar's interface, doing nothing."""
-
-    def update(self, n):
-        pass
-
-
-def _progress(net, quiet: bool, stages: int, label: str):
-    """click's progress bar on stderr for long runs; silent for small ones, pipes and --quiet."""
-    if quiet or net.n_parameters < PROGRESS_FROM or not sys.stderr.isatty():
-        return contextlib.nullcontext(_Silent())
-    return click.progressbar(length=stages, label=label, file=sys.stderr)
-
-
-def spec_options(f):
-    """The options every command takes after SPEC."""
-    f = click.option("--bias/--no-bias", default=None, help="Biases on every layer after the inputs (default: off).")(f)
-    f = click.option("--loss", metavar="NAME", help="mse (default), cross_entropy or bce.")(f)
-    f = click.option("--activation", metavar="NAME[,NAME…]",
-                     help="One activation, or one per layer after the inputs: g (default), sigmoid, tanh, "
-                          "relu, leaky_relu, softplus, linear, softmax (outputs), or an expression in z.")(f)
-    return click.argument("spec", metavar="SPEC")(f)
-
-
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="symbackprop")
 def cli():
     """Derive backpropagation symbolically, in the seed's notation.
 
-    SPEC is layer sizes joined by '-' (2-3-1) or a .toml/.json/.yaml file.
+    SPEC is layer sizes joined by '-' (2-3-1), equations ("q = x + y; f = q*z"), or a
+    .toml/.json/.yaml file.
     """
 
 
@@ -104,10 +76,11 @@ def cli():
               help="Above this many parameters, show the steps for one weight per layer.")
 @click.option("--truncate", type=click.IntRange(min=1), default=None, metavar="K",
               help="Recurrent networks: backpropagate through chunks of K steps only (truncated BPTT).")
+@at_option
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (whole or not at all) instead of stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalone, prove, expanded,
-               max_weights, truncate, output, quiet):
+               max_weights, truncate, at, output, quiet):
     """The whole derivation: forward pass, E, every δ and ∂E/∂w, step by step.
 
     \b
@@ -116,9 +89,11 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
       symbackprop derive 2-3-1 --activation sigmoid --weight 'w11[1]'
       symbackprop derive 4-5-3 --activation tanh,softmax --loss cross_entropy --format latex
       symbackprop derive net.toml --format json -o net.json
+      symbackprop derive "q = x + y; f = q*z" --at x=-2,y=5,z=-4
     """
     net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     kind = kind_of(net)
+    extra = at_for(kind, at)
     for w in weights:
         try:
             known = net.has(w)
@@ -129,9 +104,9 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
     if standalone and fmt != "latex":
         raise BadInput("--standalone goes with --format latex")
     stages = 3 * (net.depth - 1) + 1 if kind.name == "dense" else 1
-    with _progress(net, quiet, stages=stages, label="deriving") as bar:
+    with progress(net, quiet, stages=stages, label="deriving") as bar:
         d = kind.derive(net, weights or None, expanded=expanded, prove=prove, max_weights=max_weights,
-                        truncate=truncate, progress=bar.update)
+                        truncate=truncate, progress=bar.update, **extra)
         text = _written(d, fmt, ascii_only, standalone, expanded)
         bar.update(1)
     _emit(text, output)
@@ -159,8 +134,9 @@ def _written(d, fmt, ascii_only, standalone, expanded) -> str:
               help="Recurrent networks: also the truncated gradient (chunks of K steps) and its distance from the full one.")
 @click.option("--report", is_flag=True,
               help="Recurrent networks: per step, the size of dE/dh<t> and of dh<T>/dh<t> (vanishing or exploding).")
+@click.option("--all", "every_node", is_flag=True, help="Equation specs: the gradient by every node, not only the leaves.")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, truncate, report, output):
+def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, truncate, report, every_node, output):
     """Numbers: forward values, E, every δ and gradient (and, with --lr, one update).
 
     \b
@@ -171,7 +147,11 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, tru
     net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     if lr is not None and (not math.isfinite(lr) or lr < 0):
         raise BadInput(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
-    as_text, as_json, result = kind_of(net).evaluate(net, read_values_file(values_file), lr, truncate, report)
+    kind = kind_of(net)
+    if every_node and kind.name != "graph":
+        raise BadInput("--all lists the gradient by every node of an equation spec; a network's eval lists them all")
+    extra = {"every_node": True} if every_node else {}
+    as_text, as_json, result = kind.evaluate(net, read_values_file(values_file), lr, truncate, report, **extra)
     _emit(as_json(result) if fmt == "json" else as_text(result, ascii_only), output)
 
 
@@ -227,19 +207,22 @@ def cost_cmd(spec, activation, loss, bias, batch, repeat):
 @spec_options
 @click.option("--standalone", is_flag=True, help="A cropped LaTeX figure (standalone class), not just the tikzpicture.")
 @click.option("--format", "fmt", type=click.Choice(["tikz", "svg"]), default="tikz", show_default=True)
+@at_option
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-def draw_cmd(spec, activation, loss, bias, standalone, fmt, output):
+def draw_cmd(spec, activation, loss, bias, standalone, fmt, at, output):
     """The network as a TikZ picture (or SVG): layers left to right, nodes j[k], weights on the edges.
 
     \b
     Examples:
       symbackprop draw 2-3-1 --bias
       symbackprop draw 784-128-10 --standalone -o net.tex
+      symbackprop draw "q = x + y; f = q*z" --at x=-2,y=5,z=-4 --standalone -o circuit.tex
     """
     net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     if fmt == "svg" and standalone:
         raise BadInput("--standalone goes with --format tikz (an SVG is complete as it is)")
-    _emit(svg(net) if fmt == "svg" else kind_of(net).draw(net, standalone), output)
+    kind = kind_of(net)
+    _emit(kind.draw(net, standalone, fmt, **at_for(kind, at)), output)
 
 
 @cli.command(name="verify")
@@ -269,7 +252,8 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
         raise BadInput("no equation given: pass one in quotes, e.g. \"dE/dw11[2] = delta1[3]*a1[2]\", or --file FILE")
     kind = kind_of(net)
     d = kind.derive(net, weights=())
-    out, right, read = verify_lines(d, kind.reading(net), kind.rules, Sampler(d, 0), lines)
+    lines_of, sampler = (kind.verifier[1], kind.verifier[2]) if kind.verifier else (verify_lines, Sampler)
+    out, right, read = lines_of(d, kind.reading(net), kind.rules, sampler(d, 0), lines)
     if not read:                          # nothing could be read: bad input
         raise BadInput(out[0] + (f" (and {len(out) - 1} more lines that cannot be read)" if len(out) > 1 else ""))
     click.echo("\n".join(out))

@@ -1,0 +1,66 @@
+"""Options the commands share, and how they are read: SPEC and its options, --at, the progress bar.
+
+Parsing only: cli.py prints and exits.
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from ._circuit_values import parse_at
+from ._errors import SpecError
+
+#: above this many parameters a derivation takes a couple of seconds: show a progress bar
+PROGRESS_FROM = 20_000
+
+
+class _Silent:
+    """No progress bar: a progress bar's interface, doing nothing."""
+
+    def update(self, n):
+        pass
+
+
+def progress(net, quiet: bool, stages: int, label: str):
+    """click's progress bar on stderr for long runs; silent for small ones, pipes and --quiet."""
+    if quiet or net.n_parameters < PROGRESS_FROM or not sys.stderr.isatty():
+        return contextlib.nullcontext(_Silent())
+    return click.progressbar(length=stages, label=label, file=sys.stderr)
+
+
+def spec_options(f):
+    """The options every command takes after SPEC."""
+    f = click.option("--bias/--no-bias", default=None, help="Biases on every layer after the inputs (default: off).")(f)
+    f = click.option("--loss", metavar="NAME", help="mse (default), cross_entropy or bce.")(f)
+    f = click.option("--activation", metavar="NAME[,NAME…]",
+                     help="One activation, or one per layer after the inputs: g (default), sigmoid, tanh, "
+                          "relu, leaky_relu, softplus, linear, softmax (outputs), or an expression in z.")(f)
+    return click.argument("spec", metavar="SPEC")(f)
+
+
+def _at(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_at(value)
+    except SpecError as err:
+        raise click.BadParameter(str(err).removeprefix(f"--at {value}: ")) from None
+
+
+def at_option(f):
+    """--at NAME=V,…: the leaves' values of an equation spec."""
+    return click.option("--at", metavar="NAME=V,…", callback=_at,
+                        help="Equation specs: the leaves' values, e.g. --at x=-2,y=5,z=-4; every value and "
+                             "gradient is then a number too.")(f)
+
+
+def at_for(kind, at) -> dict:
+    """The keyword a kind's command gets for --at: {} without it; SpecError for a network, which has no leaves."""
+    if at is None:
+        return {}
+    if kind.name != "graph":
+        raise SpecError("--at gives the leaves' values of an equation spec, e.g. \"q = x + y; f = q*z\" --at "
+                        "x=-2,y=5,z=-4; a layered network takes a values file: eval SPEC --values FILE")
+    return {"at": at}
