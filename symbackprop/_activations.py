@@ -146,10 +146,10 @@ register(Activation(
 register(Activation("softsign", Z / (1 + sympy.Abs(Z)), latex="\\mathrm{softsign}",
                     numeric_prime=1 / (1 + sympy.Abs(Z)) ** 2))
 register(Activation("hardtanh", sympy.Piecewise((-1, Z <= -1), (Z, Z < 1), (1, True)), latex="\\mathrm{hardtanh}",
-                    kink="hardtanh'(−1) = hardtanh'(1) = 0"))
+                    kink="hardtanh'(-1) = hardtanh'(1) = 0"))
 register(Activation(
     "hard_sigmoid", sympy.Piecewise((0, Z <= -3), (Z / 6 + sympy.Rational(1, 2), Z < 3), (1, True)),
-    latex="\\mathrm{hardsigmoid}", kink="hard_sigmoid'(−3) = hard_sigmoid'(3) = 0"))
+    latex="\\mathrm{hardsigmoid}", kink="hard_sigmoid'(-3) = hard_sigmoid'(3) = 0"))
 # softmax is not elementwise: the network writes it out with exp (see _network.py).
 register(Activation("softmax", None, latex="\\mathrm{softmax}", unit_range=True, output_only=True))
 

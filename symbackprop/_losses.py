@@ -44,7 +44,7 @@ register(Loss("cross_entropy", lambda a, t: -t * sympy.log(a), needs_unit_range=
 register(Loss("bce", lambda a, t: -(t * sympy.log(a) + (1 - t) * sympy.log(1 - a)),
               needs_unit_range=True, description="binary cross-entropy"))
 register(Loss("mae", lambda a, t: sympy.Abs(a - t), description="the absolute error",
-              kink="∂|a − t|/∂a = sign(a − t), 0 at a = t"))
+              kink="sign(a - t), taken as 0 at a = t"))
 register(Loss("kl", lambda a, t: t * sympy.log(t / a), needs_unit_range=True,
               description="the Kullback-Leibler divergence of a from t", targets="distribution"))
 

@@ -67,6 +67,9 @@ def _forward(d: Derivation, fmt: _Format):
                                 if act.derivative.free_symbols else fmt.expr(act.derivative)]))
     if defs:
         items += [("para", "where"), ("eqs", defs)]
+    kinks = [a.kink for a in dict.fromkeys(d.network.activations) if a.kink]
+    if kinks:
+        items.append(("para", "Where an activation has no derivative, the one taken is " + "; ".join(kinks) + "."))
     if any(a.name == "g" for a in d.network.activations):
         g, gp = fmt.inline_math("g"), fmt.inline_math("g'")
         items.append(("para", f"{g} is a generic activation and {gp} its derivative."))
@@ -75,6 +78,8 @@ def _forward(d: Derivation, fmt: _Format):
 
 def _loss(d: Derivation, fmt: _Format):
     items = [("eqs", [(None, [fmt.expr(E), fmt.expr(d.loss)])])]
+    if d.network.loss.kink:
+        items.append(("para", f"The derivative of each term is {d.network.loss.kink}."))
     return ("Loss (" + d.network.loss.description + ")", items)
 
 

@@ -110,6 +110,8 @@ def derive_cmd(spec, activation, loss, bias, weights, fmt, ascii_only, standalon
         text = _written(d, fmt, ascii_only, standalone, expanded)
         bar.update(1)
     _emit(text, output)
+    if getattr(text, "note", None):          # what the document left out, and the option that has it
+        click.echo(f"symbackprop: note: {text.note}", err=True)
     if d.proof is not None and not all(d.proof.values()):
         click.get_current_context().exit(1)
 
