@@ -153,7 +153,7 @@ class _Parser:
         if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
             raise ParseError(f"exponent {exponent} is too large (at most {MAX_EXPONENT})", column)
         # digits of the result ≈ exponent × digits of the base: refuse what would be huge
-        if base.is_Number and exponent.is_Number and abs(exponent) * len(str(base)) > 4 * MAX_EXPONENT:
+        if base.is_Number and exponent.is_Number and abs(exponent) * _digits(base) > 4 * MAX_EXPONENT:
             raise ParseError("that power is too large a number", column)
         return sympy.Pow(base, exponent)
 
@@ -166,6 +166,9 @@ class _Parser:
             return inner
         if tok.kind == "num":
             self.take()
+            if abs(int(tok.text.lower().partition("e")[2] or 0)) > MAX_EXPONENT:
+                raise ParseError(f"the number {tok.text[:20]} is too large or too small (exponent at most "
+                                 f"{MAX_EXPONENT})", tok.column)
             return sympy.Rational(tok.text) if len(tok.text) < 40 else sympy.Float(tok.text)
         if tok.kind == "name":
             self.take()
@@ -184,11 +187,21 @@ class _Parser:
         raise ParseError(f"expected a number, a name or '(', found {found}", tok.column)
 
 
+def _digits(n: sympy.Number) -> float:
+    """About how many digits a number has, without printing it (Python refuses to print huge ints)."""
+    if n.is_Rational:
+        return max(abs(n.p).bit_length(), n.q.bit_length()) * 0.302 + 1
+    return len(str(n))
+
+
 def parse_expression(text: str, resolve: Resolver, functions: dict) -> sympy.Expr:
     """Parse ``text`` into a SymPy expression; names via ``resolve``, calls via ``functions``."""
     if not text.strip():
         raise ParseError("the expression is empty", 1)
-    return _Parser(text, resolve, functions).parse()
+    expr = _Parser(text, resolve, functions).parse()
+    if any(_digits(n) > 4 * MAX_EXPONENT for n in expr.atoms(sympy.Number)):
+        raise ParseError(f"a number in it has over {4 * MAX_EXPONENT:,} digits: write a smaller one", 1)
+    return expr
 
 
 #: functions a custom activation may use, by the name the user writes

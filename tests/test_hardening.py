@@ -307,6 +307,8 @@ def _derived(net):
 @fuzz_settings
 @given(st.lists(st.sampled_from(["z", "(", ")", "+", "-", "*", "/", "^", "abs", "exp", "log", "tanh", "2",
                                  "0", "1e308", "sqrt", ",", " ", "x"]), max_size=20).map("".join))
+@example("1e30822^2")                        # found by fuzzing: a number Python will not print escaped
+@example("*".join(["1e308"] * 15) + "*z")     # a product of numbers too long to print
 def test_fuzz_custom_activations(text):
     try:
         sb.network("1-1", activation=text)
