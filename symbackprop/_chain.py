@@ -100,25 +100,27 @@ def read_steps(d, reading, expected_of, text: str) -> tuple[str, str, list]:
 
 def check_chain(d, reading, rules, sampler, text: str):
     """One Verdict for the whole line (truthy when every step is right), its ``steps`` one per step."""
-    from ._verify import Verdict, decide
     general = instances(plain_text(text) if looks_like_latex(undelimited(text)) else text, reading)
     if general is not None:
         return _every_instance(d, reading, rules, sampler, text, general)
-    expected_of = rules[0]
-    kind, name, steps = read_steps(d, reading, expected_of, text)
+    kind, name, steps = read_steps(d, reading, rules[0], text)
+    return decide_steps(d, rules, sampler, text, kind, name, steps, _foreign(d.network, [r for _, _, r in steps]))
+
+
+def decide_steps(d, rules, sampler, text: str, kind: str, name: str, steps, hint: str | None = None):
+    """Each step [(column, text, expression)] decided against the left side; one Verdict for the line,
+    or the step's own when there is one step. ``hint`` joins the diagnosis of every wrong step."""
+    from ._verify import Verdict, decide
     verdicts = []
     for n, (column, part, rhs) in enumerate(steps, start=1):
         v = decide(d, Equation(part, kind, name, rhs), rules=rules, sampler=sampler)
+        if hint and not v:
+            v = dataclasses.replace(v, diagnosis="; ".join(filter(None, (v.diagnosis, hint))))
         verdicts.append(dataclasses.replace(v, step=n, column=column, after=_after(verdicts)))
-    hint = _foreign(d.network, [rhs for _, _, rhs in steps])
-    if hint:
-        verdicts = [v if v else dataclasses.replace(v, diagnosis="; ".join(filter(None, (v.diagnosis, hint))))
-                    for v in verdicts]
     if len(verdicts) == 1:
         return dataclasses.replace(verdicts[0], equation=text, step=0)
-    wrong = [v for v in verdicts if not v]
-    first = wrong[0] if wrong else verdicts[-1]
-    return Verdict(text, not wrong, first.expected, first.diagnosis, first.counterexample,
+    first = next((v for v in verdicts if not v), verdicts[-1])
+    return Verdict(text, all(verdicts), first.expected, first.diagnosis, first.counterexample,
                    all(v.confirmed for v in verdicts), first.shown, steps=tuple(verdicts))
 
 
@@ -179,16 +181,17 @@ def locate(marks, column: int) -> str:
     return f"{where}:{column - offset}" if ":" in where else f"{where}, column {column - offset}"
 
 
-def verify_lines(d, reading, rules, sampler, lines) -> tuple[list[str], bool, bool]:
+def verify_lines(d, reading, rules, sampler, lines, check=check_chain) -> tuple[list[str], bool, bool]:
     """Check every line of a file (or the command line); (report lines, all right, any read).
 
     An unreadable line is reported at its line and column and the others are still checked;
     a chain's wrong steps are reported compiler-style, FILE:LINE:COLUMN: step 3 ≠ step 2: …
+    ``check``: the kind's reader of one line (a graph's own, for df/dx).
     """
     out, right, read = [], True, False
     for text, marks in group_lines(lines):
         try:
-            verdict = check_chain(d, reading, rules, sampler, text)
+            verdict = check(d, reading, rules, sampler, text)
         except ParseError as err:
             out.append(f"{locate(marks, err.column)}: {str(err).rsplit(' (at column', 1)[0]}")
             right = False

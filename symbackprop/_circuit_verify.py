@@ -13,20 +13,19 @@ against the usual mistakes of backprop on a circuit.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
 import sympy
 
-from ._chain import _after, group_lines, locate, split_steps
+from . import _chain as chain
+from ._chain import decide_steps, split_steps
 from ._circuit_functions import ANSWER_FUNCTIONS, TWO_ARGUMENTS, Reader, local
 from ._circuit_numeric import valid_points
 from ._equation import Equation, plain_text, undelimited
 from ._errors import ParseError, SpecError
 from ._printing import text as printed
 from ._sampler import POINTS, Sampler
-from ._verify import Verdict, decide
 
 _NAME = r"[A-Za-z][A-Za-z_]*[0-9]*"
 _PARTIAL = re.compile(rf"(?<![A-Za-z0-9_])(?:∂|d)\s*({_NAME})\s*/\s*(?:∂|d)\s*({_NAME})(?![A-Za-z0-9_(])")
@@ -113,37 +112,14 @@ def check_chain(d, reading: GraphReading, rules, sampler, text: str):
     if len(parts) < 2:
         raise ParseError(f"no '=': write e.g. {reading.example}", len(text) + 1)
     kind, name = _left(reading, parts[0][1])
-    verdicts = []
-    for n, (column, part) in enumerate(parts[1:], start=1):
-        eq = Equation(part.strip(), kind, name, _right(d, reading, part, column))
-        v = decide(d, eq, rules=rules, sampler=sampler)
-        verdicts.append(dataclasses.replace(v, step=n, column=column + len(part) - len(part.lstrip()),
-                                            after=_after(verdicts)))
-    if len(verdicts) == 1:
-        return dataclasses.replace(verdicts[0], equation=text, step=0)
-    first = next((v for v in verdicts if not v), verdicts[-1])
-    return Verdict(text, all(verdicts), first.expected, first.diagnosis, first.counterexample,
-                   all(v.confirmed for v in verdicts), first.shown, steps=tuple(verdicts))
+    steps = [(column + len(part) - len(part.lstrip()), part.strip(), _right(d, reading, part, column))
+             for column, part in parts[1:]]
+    return decide_steps(d, rules, sampler, text, kind, name, steps)
 
 
 def verify_lines(d, reading: GraphReading, rules, sampler, lines) -> tuple[list, bool, bool]:
     """Every line checked, reported as verify reports a network's: (lines, all right, any read)."""
-    report, right, read = [], True, False
-    for text, marks in group_lines(lines):
-        try:
-            v = check_chain(d, reading, rules, sampler, text)
-        except ParseError as err:
-            report.append(f"{locate(marks, err.column)}: {str(err).rsplit(' (at column', 1)[0]}")
-            right = False
-            continue
-        read, right, said = True, right and bool(v), " ".join(text.split())
-        if not v.steps:
-            report.append(str(v))
-        elif v:
-            report.append(f"✓ {said} ({len(v.steps)} steps, each equal to the left side)")
-        else:
-            report += [f"✗ {marks[0][1]}: {said}", *(f"{locate(marks, s.column)}: {s.line()}" for s in v.steps)]
-    return report, right, read
+    return chain.verify_lines(d, reading, rules, sampler, lines, check=check_chain)
 
 
 class GraphSampler(Sampler):
