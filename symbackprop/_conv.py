@@ -1,0 +1,285 @@
+"""A network with convolution and pooling layers (DESIGN.md §5.2): feature maps, then dense layers.
+
+Layer 1 is the input maps (channels × length, or channels × height × width); each
+``[[layer]]`` of the spec is the next layer: ``conv`` (a kernel K[k] from layer k to k+1,
+shared over positions), ``maxpool`` / ``avgpool``, or ``dense``.  A dense layer after maps
+reads them flattened in C order over (channel, row, column), as ``torch.flatten`` does; the
+last layer is dense, and the loss reads its outputs.
+
+>>> net = from_data({"inputs": [1, 4, 4], "layer": [{"kind": "conv", "channels": 1, "kernel": 2},
+...                  {"size": 1, "activation": "sigmoid"}]}, "spec")
+>>> net.describe(), [net.shape(k) for k in (1, 2, 3)], net.n_parameters
+('1×4×4 → conv 1 2×2 g → dense 1 sigmoid, mse', [(1, 4, 4), (1, 3, 3), (1,)], 13)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import product
+
+from . import _views as views
+from ._activations import Activation
+from ._errors import SpecError, check_table
+from ._losses import Loss
+from ._network import activation_named, check_outputs, checked_parts, whole
+
+_TOP = {"kind": str, "inputs": list, "loss": str, "layer": list}
+_CONV = {"kind": str, "channels": int, "kernel": (int, list), "stride": (int, list), "padding": (int, list),
+         "activation": str, "bias": bool}
+_POOL = {"kind": str, "size": (int, list), "stride": (int, list)}
+_DENSE = {"kind": str, "size": int, "activation": str, "bias": bool}
+#: the most entries one feature map may have, channels included
+MAX_ENTRIES = 200_000
+
+
+@dataclass(frozen=True)
+class Conv:
+    """A convolution (as deep-learning libraries compute it: a correlation with the kernel)."""
+
+    channels: int
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    activation: Activation
+    bias: bool = False
+    kind = "conv"
+
+    def describe(self) -> str:
+        extra = "" if set(self.stride) == {1} else f" stride {_dims(self.stride)}"
+        extra += "" if set(self.padding) == {0} else f" pad {_dims(self.padding)}"
+        return f"conv {self.channels} {'×'.join(map(str, self.kernel))}{extra} {self.activation.name}" + (
+            " +b" if self.bias else "")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Max or average pooling over windows of ``size``, moved by ``stride``; channel by channel."""
+
+    mode: str
+    size: tuple
+    stride: tuple
+    bias = False
+
+    @property
+    def kind(self) -> str:
+        return self.mode + "pool"
+
+    def describe(self) -> str:
+        extra = "" if self.stride == self.size else f" stride {_dims(self.stride)}"
+        return f"{self.mode} pool {'×'.join(map(str, self.size))}{extra}"
+
+
+@dataclass(frozen=True)
+class Dense:
+    size: int
+    activation: Activation
+    bias: bool = False
+    kind = "dense"
+
+    def describe(self) -> str:
+        return f"dense {self.size} {self.activation.name}" + (" +b" if self.bias else "")
+
+
+def _dims(t: tuple) -> str:
+    return str(t[0]) if len(set(t)) == 1 else "×".join(map(str, t))
+
+
+@dataclass(frozen=True)
+class ConvNet:
+    """Input maps, a tuple of layers (Conv, Pool, Dense; the last Dense) and the loss."""
+
+    inputs: tuple
+    layers: tuple
+    loss: Loss
+
+    @cached_property
+    def shapes(self) -> tuple:
+        """The shape of every layer, 1 … L: (channels, *positions) for maps, (n,) for a dense layer."""
+        return _shapes(self.inputs, self.layers)
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers) + 1
+
+    @property
+    def spatial(self) -> int:
+        """1 or 2: how many position indices a map entry has."""
+        return len(self.inputs) - 1
+
+    def shape(self, k: int) -> tuple:
+        return self.shapes[k - 1]
+
+    def layer(self, k: int):
+        """The layer that makes layer k (2 ≤ k ≤ L)."""
+        return self.layers[k - 2]
+
+    @property
+    def activations(self) -> tuple:
+        return tuple(dict.fromkeys(lay.activation for lay in self.layers if not isinstance(lay, Pool)))
+
+    @property
+    def bias(self) -> bool:
+        return any(lay.bias for lay in self.layers)
+
+    @property
+    def plain(self) -> bool:
+        return False
+
+    def entries(self, k: int):
+        """Every index tuple of layer k, in C order."""
+        return product(*[range(1, n + 1) for n in self.shape(k)])
+
+    def parameter_shapes(self) -> list:
+        """(letter, k, shape) of each parameter array in order: K[k] (out, in, *kernel), W[k] (n_k, n_k+1), b[k+1]."""
+        found = []
+        for k in range(1, self.depth):
+            lay = self.layer(k + 1)
+            if isinstance(lay, Conv):
+                found.append(("k", k, (lay.channels, self.shape(k)[0], *lay.kernel)))
+                if lay.bias:
+                    found.append(("b", k + 1, (lay.channels,)))
+            elif isinstance(lay, Dense):
+                found.append(("w", k, (_size(self.shape(k)), lay.size)))
+                if lay.bias:
+                    found.append(("b", k + 1, (lay.size,)))
+        return found
+
+    @property
+    def n_parameters(self) -> int:
+        return sum(_size(shape) for _, _, shape in self.parameter_shapes())
+
+    @property
+    def n_weights(self) -> int:
+        return sum(_size(shape) for letter, _, shape in self.parameter_shapes() if letter != "b")
+
+    def parameters(self):
+        """(letter, indices, layer) of every parameter, kernel by kernel and weight by weight, then biases."""
+        for letter, k, shape in self.parameter_shapes():
+            for idx in product(*[range(1, n + 1) for n in shape]):
+                yield letter, idx, k
+
+    def describe(self) -> str:
+        return (f"{'×'.join(map(str, self.inputs))} → " + " → ".join(lay.describe() for lay in self.layers)
+                + f", {self.loss.name}")
+
+    def __repr__(self) -> str:
+        return views.short("ConvNet", self.describe())
+
+    def as_dict(self) -> dict:
+        layers = []
+        for lay in self.layers:
+            if isinstance(lay, Conv):
+                layers.append({"kind": "conv", "channels": lay.channels, "kernel": list(lay.kernel),
+                               "stride": list(lay.stride), "padding": list(lay.padding),
+                               "activation": lay.activation.name, "bias": lay.bias})
+            elif isinstance(lay, Pool):
+                layers.append({"kind": lay.kind, "size": list(lay.size), "stride": list(lay.stride)})
+            else:
+                layers.append({"kind": "dense", "size": lay.size, "activation": lay.activation.name, "bias": lay.bias})
+        return {"inputs": list(self.inputs), "loss": self.loss.name, "layer": layers}
+
+
+def _size(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _shapes(inputs: tuple, layers: tuple) -> tuple:
+    shapes = [tuple(inputs)]
+    for n, lay in enumerate(layers, start=2):
+        here = shapes[-1]
+        if isinstance(lay, Dense):
+            shapes.append((lay.size,))
+            continue
+        if len(here) == 1:
+            raise SpecError(f"layer {n} ({lay.kind}) follows a dense layer; put conv and pool layers before the dense ones")
+        window = lay.kernel if isinstance(lay, Conv) else lay.size
+        pad = lay.padding if isinstance(lay, Conv) else (0,) * len(window)
+        out = []
+        for size, w, s, p in zip(here[1:], window, lay.stride, pad):
+            if size + 2 * p < w:
+                raise SpecError(f"layer {n} ({lay.kind}): its window {'×'.join(map(str, window))} is larger than the "
+                                f"{'×'.join(map(str, here[1:]))} maps it reads (with padding {p}); use a smaller "
+                                "kernel or size, or more padding")
+            out.append((size + 2 * p - w) // s + 1)
+        shapes.append((lay.channels if isinstance(lay, Conv) else here[0], *out))
+        if _size(shapes[-1]) > MAX_ENTRIES:
+            raise SpecError(f"layer {n} has {_size(shapes[-1]):,} entries; the limit is {MAX_ENTRIES:,}: use fewer "
+                            "channels or a larger stride")
+    return tuple(shapes)
+
+
+def _tuple(value, n: int, key: str, where: str, least: int) -> tuple:
+    """An int or a list of n ints, each ≥ least, as a tuple of n."""
+    values = [value] * n if not isinstance(value, list) else value
+    if len(values) != n or not all(isinstance(v, int) and not isinstance(v, bool) and v >= least for v in values):
+        raise SpecError(f"{where}: {key} = {value!r}; give a whole number ≥ {least} or a list of {n} of them, "
+                        f"e.g. {key} = {max(least, 2) if key != 'padding' else 1}")
+    return tuple(values)
+
+
+def from_data(data: dict, source: str, activation=None, loss=None, bias=None) -> ConvNet:
+    """A ConvNet from a spec file's table (inputs = [channels, (height,) width] and [[layer]] tables)."""
+    if activation is not None or bias is not None:
+        raise SpecError("--activation and --bias are for dense stacks; a conv spec gives them per [[layer]]")
+    check_table(data, _TOP, ("inputs", "layer"), source, "a conv spec has",
+                'inputs = [1, 6, 6], loss = "mse" and one [[layer]] table per layer')
+    inputs = data["inputs"]
+    if not (2 <= len(inputs) <= 3 and all(whole(n) for n in inputs)):
+        raise SpecError(f"{source}: inputs = {inputs!r}; give [channels, length] or [channels, height, width], "
+                        "e.g. inputs = [1, 6, 6]")
+    if not data["layer"] or not all(isinstance(t, dict) for t in data["layer"]):
+        raise SpecError(f"{source}: give one [[layer]] table per layer after the inputs")
+    dims, layers, letters = len(inputs) - 1, [], {}
+    for entry in data["layer"]:
+        k = len(layers) + 2
+        where = f"{source}, layer {k}"
+        kind = entry.get("kind", "dense")
+        if kind == "flatten":                  # implicit before a dense layer: it names no layer
+            check_table(entry, {"kind": str}, (), where, "a flatten layer has", 'kind = "flatten" only')
+            continue
+        if kind == "conv":
+            check_table(entry, _CONV, ("channels", "kernel"), where, "a conv layer has",
+                        'channels = 3, kernel = 3, stride = 1, padding = 1, activation = "relu", bias = true')
+            if not whole(entry["channels"]):
+                raise SpecError(f"{where}: channels = {entry['channels']!r}; give a positive whole number")
+            layers.append(Conv(entry["channels"], _tuple(entry["kernel"], dims, "kernel", where, 1),
+                               _tuple(entry.get("stride", 1), dims, "stride", where, 1),
+                               _tuple(entry.get("padding", 0), dims, "padding", where, 0),
+                               _activation(entry, k, letters, where), entry.get("bias", False)))
+        elif kind in ("maxpool", "avgpool"):
+            check_table(entry, _POOL, ("size",), where, f"a {kind} layer has", "size = 2, stride = 2")
+            size = _tuple(entry["size"], dims, "size", where, 1)
+            layers.append(Pool(kind[:3], size, _tuple(entry.get("stride", list(size)), dims, "stride", where, 1)))
+        elif kind == "dense":
+            check_table(entry, _DENSE, ("size",), where, "a dense layer has", 'size = 10, activation = "softmax"')
+            if not whole(entry["size"]):
+                raise SpecError(f"{where}: size = {entry['size']!r}; give a positive whole number")
+            layers.append(Dense(entry["size"], _activation(entry, k, letters, where), entry.get("bias", False)))
+        else:
+            raise SpecError(f"{where}: kind = {kind!r}; a layer is conv, maxpool, avgpool, flatten or dense")
+    if not isinstance(layers[-1], Dense):
+        raise SpecError(f"{source}: the last layer is {layers[-1].kind}; end with a dense layer, whose outputs the loss reads")
+    lossobj = checked_parts(0, [], loss if loss is not None else data.get("loss", "mse"))
+    net = ConvNet(tuple(inputs), tuple(layers), lossobj)
+    net.shapes                                       # sizes checked here, before any name is made
+    checked_parts(net.n_parameters, [], lossobj.name)
+    for k, lay in enumerate(layers[:-1], start=2):
+        if not isinstance(lay, Pool) and lay.activation.output_only:
+            raise SpecError(f"{lay.activation.name} is for the output layer only, but layer {k} is hidden: "
+                            "choose another activation for the hidden layers")
+    check_outputs(lossobj, layers[-1].activation, layers[-1].size, layers[-1].bias,
+                  "use sigmoid or softmax outputs, or loss mse")
+    return net
+
+
+def _activation(entry: dict, k: int, letters: dict, where: str) -> Activation:
+    text = entry.get("activation", "g").strip()
+    if text not in letters and any(ch in text for ch in "()+-*/^"):
+        letters[text] = "fhpq"[min(len(letters), 3)]
+    try:
+        return activation_named(text, letters.get(text, "f"))
+    except SpecError as err:
+        raise SpecError(f"{where}: {err}") from None
