@@ -1,6 +1,6 @@
 """The functions a graph's equations may call, and their local gradients.
 
-The grammar's elementary functions (erf aside: NumPy has none), every activation (σ too),
+The grammar's elementary functions (erf aside: NumPy has none; huber aside: a loss's), every activation (σ too),
 the generic g, and max(u, v), min(u, v), whose local gradient is a step: the larger (smaller)
 input takes the whole gradient.  Answers checked by verify may also use the activations'
 derivatives (σ'(y)) and step.  :class:`Reader` is the grammar's parser with these added.
@@ -16,7 +16,7 @@ import sympy
 
 from ._activations import ACTIVATIONS
 from ._errors import ParseError
-from ._grammar import ELEMENTARY, _Parser
+from ._grammar import ELEMENTARY, LOSS_FUNCTIONS, _Parser
 
 
 class step(sympy.Function):  # noqa: N801 (a function's name, as it prints)
@@ -78,7 +78,7 @@ Min = type("min", (_Extreme,), {"sign": -1, "__doc__": "min(u, v)"})
 def _functions() -> dict:
     """The one-argument functions an equation may call: the grammar's (erf aside: NumPy has none),
     every activation (σ too), and the generic g."""
-    table = {k: v for k, v in ELEMENTARY.items() if k != "erf"}
+    table = {k: v for k, v in ELEMENTARY.items() if k != "erf" and k not in LOSS_FUNCTIONS}
     for name in ("sigmoid", "relu", "leaky_relu", "softplus", "g"):
         table[name] = ACTIVATIONS[name].functions[0]
     table["σ"] = table["sigmoid"]

@@ -18,7 +18,8 @@ from typing import Callable
 
 import sympy
 
-from ._errors import ParseError
+from ._errors import NotationError, ParseError
+from ._losses import FUNCTIONS as LOSS_FUNCTIONS
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 100
@@ -174,9 +175,15 @@ class _Parser:
             self.take()
             if self.tok.text == "(" and tok.text in self.functions:
                 self.take("(")
-                arg = self.sum()
+                f, args = self.functions[tok.text], [self.sum()]
+                while self.tok.text == "," and len(args) < getattr(f, "most_arguments", 1):
+                    self.take(",")
+                    args.append(self.sum())
                 self.take(")")
-                return self.functions[tok.text](arg)
+                try:
+                    return f(*args)
+                except NotationError as err:        # a function's refusal of its arguments, at its name
+                    raise ParseError(str(err), tok.column) from None
             if tok.text in self.functions:
                 raise ParseError(f"{tok.text} is a function: write {tok.text}(…)", tok.column)
             value = self.resolve(tok.text, tok.column)
@@ -209,4 +216,5 @@ ELEMENTARY = {
     "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt,
     "abs": sympy.Abs, "tanh": sympy.tanh, "sinh": sympy.sinh, "cosh": sympy.cosh,
     "sin": sympy.sin, "cos": sympy.cos, "atan": sympy.atan, "erf": sympy.erf, "sign": sympy.sign,
+    **LOSS_FUNCTIONS,       # huber and huber', which the Huber loss prints
 }

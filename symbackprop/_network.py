@@ -15,7 +15,7 @@ from . import _views as views
 from ._activations import ACTIVATIONS, CUSTOM_LETTERS, Activation, Z, custom
 from ._errors import SpecError
 from ._grammar import ELEMENTARY, ParseError, parse_expression
-from ._losses import LOSSES, Loss
+from ._losses import LOSSES, Loss, configured
 
 MAX_PARAMETERS = 2_000_000
 
@@ -61,6 +61,9 @@ def check_outputs(loss: Loss, out: Activation, outputs: int, bias, hint: str) ->
                         f"{hint}")
     if out.output_only and outputs < 2:
         raise SpecError("softmax needs at least 2 output nodes: use sigmoid for a single output")
+    if loss.outputs and outputs != loss.outputs:
+        raise SpecError(f"loss {loss.name} takes one output node (its sign the class, targets +1 or -1), not "
+                        f"{outputs}: use one output node, with any output activation but softmax")
     if not isinstance(bias, bool):
         raise SpecError(f"bias must be true or false, got {bias!r}")
 
@@ -78,11 +81,13 @@ class Network:
     penalty: tuple[tuple[str, float], ...] = ()    # ("l1" | "l2", λ), biases excluded
 
     @classmethod
-    def build(cls, layers, activation="g", loss="mse", bias=False, skips=(), ties=(), penalty=()) -> "Network":
+    def build(cls, layers, activation="g", loss="mse", bias=False, skips=(), ties=(), penalty=(),
+              huber_delta=None) -> "Network":
         """Check every part and make the network; raise SpecError naming what is wrong.
 
         skips: (k, s) pairs, layer k's z adds a[s]; ties: (k, m) pairs, layer k's weights
-        (into layer k+1) are W[m] transposed; penalty: ("l1" | "l2", λ) pairs.
+        (into layer k+1) are W[m] transposed; penalty: ("l1" | "l2", λ) pairs; huber_delta: the
+        Huber loss's threshold (loss huber only; 1 when not given).
         """
         layers = tuple(layers)
         if len(layers) < 2:
@@ -92,7 +97,7 @@ class Network:
             raise SpecError(f"layer size {bad!r} is not a positive whole number: write e.g. 2-3-1")
         n_params = sum(a * b for a, b in zip(layers, layers[1:])) + (sum(layers[1:]) if bias else 0)
         names_ = [activation] * (len(layers) - 1) if isinstance(activation, str) else list(activation)
-        lossobj = checked_parts(n_params, names_, loss)
+        lossobj = configured(checked_parts(n_params, names_, loss), huber_delta)
         if len(names_) != len(layers) - 1:
             raise SpecError(f"{len(names_)} activations given for {len(layers) - 1} layers after the inputs: "
                             "give one name, or one per layer after the inputs")
@@ -164,6 +169,7 @@ class Network:
         extra = [f"a[{s}] added to z[{k}]" for k, s in self.skips]
         extra += [f"W[{k}] = W[{m}]ᵀ" for k, m in self.ties]
         extra += [f"{kind} penalty {lam:g}" for kind, lam in self.penalty]
+        extra += [f"{key} {value:g}" for key, value in self.loss.settings]
         return (f"{'-'.join(map(str, self.layers))}, {', '.join(acts)}, {self.loss.name}, "
                 f"{'biases' if self.bias else 'no biases'}" + "".join(f", {e}" for e in extra))
 
@@ -172,9 +178,10 @@ class Network:
 
     def as_dict(self) -> dict:
         """The spec as a file would hold it: the compact keys, or a layer list (DESIGN.md §5.2)."""
+        settings = dict(self.loss.settings)          # huber_delta, when not the default
         if self.plain:
             return {"layers": list(self.layers), "activation": [a.name for a in self.activations],
-                    "loss": self.loss.name, "bias": self.bias}
+                    "loss": str(self.loss.name), **settings, "bias": self.bias}
         skips, ties = dict(self.skips), dict(self.ties)
         layers = []
         for k, (size, act) in enumerate(zip(self.layers[1:], self.activations), start=2):
@@ -182,7 +189,7 @@ class Network:
             entry.update({"skip": skips[k]} if k in skips else {})
             entry.update({"tied": ties[k - 1]} if k - 1 in ties else {})
             layers.append(entry)
-        data = {"inputs": self.layers[0], "loss": self.loss.name, "layer": layers}
+        data = {"inputs": self.layers[0], "loss": str(self.loss.name), **settings, "layer": layers}
         return {**data, "penalty": dict(self.penalty)} if self.penalty else data
 
     def penalty_symbol(self, kind: str) -> names.Constant:

@@ -14,7 +14,7 @@ from ._files import read_text
 from ._errors import check_table
 from ._network import Network, SpecError, whole
 
-_KEYS = {"layers": list, "activation": (str, list), "loss": str, "bias": bool}
+_KEYS = {"layers": list, "activation": (str, list), "loss": str, "bias": bool, "huber_delta": (int, float)}
 _COMPACT = re.compile(r"[0-9]+(-[0-9]+)+\Z")
 
 
@@ -99,7 +99,8 @@ def from_spec(spec, activation=None, loss=None, bias=None):
         if unchanged:
             return spec
         data = {"layers": list(spec.layers), "activation": [a.name for a in spec.activations], "loss": spec.loss.name,
-                "bias": spec.bias, "skips": spec.skips, "ties": spec.ties, "penalty": spec.penalty}
+                "bias": spec.bias, "skips": spec.skips, "ties": spec.ties, "penalty": spec.penalty,
+                **dict(spec.loss.settings)}
     elif hasattr(spec, "as_dict"):               # a network of another kind: its own keys, options over them
         if unchanged:
             return spec
@@ -131,8 +132,11 @@ def from_spec(spec, activation=None, loss=None, bias=None):
     options = {"activation": activation, "loss": loss, "bias": bias}
     merged = {**{"activation": "g", "loss": "mse", "bias": False}, **data,
               **{k: v for k, v in options.items() if v is not None}}
+    if loss not in (None, "huber"):         # --loss puts another loss in place of the spec's huber
+        merged.pop("huber_delta", None)
     return Network.build(merged["layers"], merged["activation"], merged["loss"], merged["bias"],
-                         merged.get("skips", ()), merged.get("ties", ()), merged.get("penalty", ()))
+                         merged.get("skips", ()), merged.get("ties", ()), merged.get("penalty", ()),
+                         merged.get("huber_delta"))
 
 
 _LAYER_KEYS = {"kind": str, "size": int, "activation": str, "bias": bool, "skip": int, "tied": int}
@@ -140,10 +144,10 @@ _LAYER_KEYS = {"kind": str, "size": int, "activation": str, "bias": bool, "skip"
 
 def _layer_list(data: dict, source: str) -> dict:
     """A spec with ``inputs`` and one ``[[layer]]`` table per layer (DESIGN.md §5.2), as keywords."""
-    unknown = sorted(set(data) - {"inputs", "layer", "loss", "penalty"})
+    unknown = sorted(set(data) - {"inputs", "layer", "loss", "penalty", "huber_delta"})
     if unknown:
-        raise SpecError(f"{source}: unknown key {unknown[0]!r}; a layer-list spec has inputs, loss, penalty "
-                        "and one [[layer]] table per layer")
+        raise SpecError(f"{source}: unknown key {unknown[0]!r}; a layer-list spec has inputs, loss, penalty, "
+                        "huber_delta and one [[layer]] table per layer")
     inputs, layers = data.get("inputs"), data.get("layer")
     if not whole(inputs):
         raise SpecError(f"{source}: inputs = {inputs!r}; give the number of inputs, e.g. inputs = 4")
@@ -170,6 +174,5 @@ def _layer_list(data: dict, source: str) -> dict:
         raise SpecError(f"{source}: penalty must be a table, e.g. penalty = {{ l2 = 0.01 }}")
     found = {"layers": sizes, "activation": acts, "bias": biases.pop(), "skips": skips, "ties": ties,
              "penalty": list(penalty.items())}
-    if "loss" in data:
-        found["loss"] = data["loss"]
+    found.update({key: data[key] for key in ("loss", "huber_delta") if key in data})
     return found

@@ -87,7 +87,20 @@ LOSSES = {
             lambda a, t: -t / a + (1.0 - t) / (1.0 - a)),
     "mae": (lambda a, t: np.abs(a - t), lambda a, t: np.sign(a - t)),
     "kl": (lambda a, t: np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0) / a), 0.0), lambda a, t: -t / a),
+    "hinge": (lambda a, t: np.maximum(0.0, 1.0 - t * a), lambda a, t: np.where(t * a < 1.0, -t, 0.0)),
 }
+
+
+def _huber(delta: float) -> tuple:
+    """The Huber loss with threshold δ: (a − t)²/2 for |a − t| ≤ δ, δ·(|a − t| − δ/2) beyond; its
+    derivative a − t clipped to [−δ, δ] (either branch's at |a − t| = δ: they agree)."""
+    def value(a, t):
+        u = np.abs(a - t)
+        return np.where(u <= delta, 0.5 * np.minimum(u, delta) ** 2, delta * (u - 0.5 * delta))
+    return value, lambda a, t: np.clip(a - t, -delta, delta)
+
+
+LOSSES["huber"] = _huber(1.0)
 STABLE_LOSSES = frozenset({"mse", "cross_entropy", "bce"})     # written below in forms that keep logs finite
 
 
@@ -96,6 +109,8 @@ def loss_entry(loss):
     if loss not in LOSSES:
         raise ValueError(f"the NumPy reference has no loss {loss!r} (it knows {', '.join(LOSSES)}): give it "
                          "one with extend.register_loss(name, term, reference=(value, derivative))")
+    if loss == "huber" and getattr(loss, "huber_delta", 1.0) != 1.0:   # the name carries a threshold δ ≠ 1
+        return _huber(float(loss.huber_delta))
     return LOSSES[loss]
 
 

@@ -41,7 +41,7 @@ def test_help_shows_examples(cli_run):
     (["derive", "two-three"], "layer sizes"),
     (["derive", "2"], "layer sizes"),
     (["derive", "2-3-1", "--activation", "swish"], "unknown activation"),
-    (["derive", "2-3-1", "--loss", "hinge"], "unknown loss"),
+    (["derive", "2-3-1", "--loss", "quartic"], "unknown loss"),
     (["derive", "2-3-2", "--activation", "softmax"], "output layer only"),
     (["derive", "2-3-2", "--activation", "a,b,c"], "activations given"),
     (["derive", "nofile.toml"], "does not exist"),

@@ -77,7 +77,7 @@ CATALOGUE = [
     (["derive", "2-3-1", "--activation", "z+"], "not an expression in z"),
     (["derive", "2-3-1", "--activation", "__import__('os')"], "not an expression in z"),
     (["derive", "2-3-1", "--activation", "exp(y)"], "not an expression in z"),
-    (["derive", "2-3-1", "--loss", "hinge"], "unknown loss"),
+    (["derive", "2-3-1", "--loss", "quartic"], "unknown loss"),
     (["derive", "2-3-2", "--activation", "tanh", "--loss", "bce"], "takes the log"),
     (["derive", "2-3-1", "--activation", "softmax"], "output layer only"),
     (["derive", "100000-100000-1"], "the limit is 2,000,000"),

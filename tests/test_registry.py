@@ -3,9 +3,11 @@ import pytest
 import sympy
 
 from symbackprop._activations import ACTIVATIONS, Z
-from symbackprop._losses import A, LOSSES, T
+from symbackprop._losses import A, HUBER, LOSSES, T
 
 NAMED = [a for a in ACTIVATIONS.values() if a.definition is not None]
+#: the named functions losses print (huber), made as the activations are
+LOSS_FUNCTIONS = [HUBER]
 
 
 def _same(f, g):
@@ -13,7 +15,7 @@ def _same(f, g):
         abs(complex(sympy.N((f - g).subs(Z, v)))) < 1e-12 for v in (-3.1, -0.4, 0.7, 2.9))
 
 
-@pytest.mark.parametrize("act", NAMED, ids=lambda a: a.name)
+@pytest.mark.parametrize("act", NAMED + LOSS_FUNCTIONS, ids=lambda a: a.name)
 def test_function_derivative_is_diff_of_definition(act):
     u = sympy.Symbol("u", real=True)
     got = sympy.diff(act.apply(u ** 2), u)
@@ -66,7 +68,7 @@ def test_loss_terms(loss, want):
     assert sympy.expand(LOSSES[loss].term(A, T) - want) == 0
 
 
-@pytest.mark.parametrize("act", [a for a in NAMED if a.numpy_template], ids=lambda a: a.name)
+@pytest.mark.parametrize("act", [a for a in NAMED + LOSS_FUNCTIONS if a.numpy_template], ids=lambda a: a.name)
 def test_numpy_template_equals_definition(act):
     import numpy as np
     z = np.array([-1000.0, -30.0, -2.5, 0.0, 0.3, 4.0, 30.0, 1000.0])
@@ -81,7 +83,7 @@ def test_numpy_template_equals_definition(act):
     assert np.allclose(got, exact, rtol=1e-12 if act.name == "gelu" else 1e-14, atol=1e-300)
 
 
-@pytest.mark.parametrize("act", [a for a in NAMED if a.numpy_prime_template], ids=lambda a: a.name)
+@pytest.mark.parametrize("act", [a for a in NAMED + LOSS_FUNCTIONS if a.numpy_prime_template], ids=lambda a: a.name)
 def test_numpy_prime_template_equals_derivative(act):
     import numpy as np
     z = np.array([-40.0, -3.5, -1.0, -0.2, 0.0, 0.7, 2.0, 40.0])
@@ -111,3 +113,39 @@ def test_the_derivative_chosen_where_a_loss_has_none():
     mae = LOSSES["mae"].term(A, T)
     assert sympy.diff(mae, A).subs({A: 1, T: 1}) == 0 and BY_HAND["mae"][1](np.array(1.0), np.array(1.0)) == 0
     assert LOSSES["mae"].kink
+
+
+# the losses whose terms call named functions, each written here as the textbook has it
+_U = sympy.Symbol("u", real=True)
+TEXTBOOK = {
+    "huber": sympy.Piecewise(((A - T) ** 2 / 2, sympy.Abs(A - T) <= 1), (sympy.Abs(A - T) - sympy.S.Half, True)),
+    "hinge": sympy.Max(0, 1 - T * A),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(TEXTBOOK))
+def test_named_loss_terms_equal_the_textbook(loss):
+    import numpy as np
+    term, want = LOSSES[loss].term(A, T), TEXTBOOK[loss]
+    a, t = np.meshgrid([0.05, 0.4, 0.999, 1.0, 1.7, 3.0], [-1.0, -0.5, 0.0, 1.0, 2.5])
+    off_kinks = (np.abs(a - t) != 1) & (a * t != 1)           # where the textbook's derivative is defined
+    for got, exact, keep in ((term, want, np.full(a.shape, True)),
+                             (sympy.diff(term, A), sympy.diff(want, A), off_kinks)):
+        f = sympy.lambdify((A, T), got, modules="numpy")
+        values = [float(exact.subs({A: x, T: y})) for x, y in zip(a[keep], t[keep])]
+        assert np.allclose(np.broadcast_to(f(a, t), a.shape)[keep], values, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss,at,want", [
+    ("hinge", {A: 1, T: 1}, 0),                  # t·a = 1: relu'(0) = 0
+    ("huber", {A: 2, T: 1}, 1),                  # |a − t| = 1: both branches give slope ±1
+    ("huber", {A: 0, T: 1}, -1),
+])
+def test_the_derivative_chosen_at_a_loss_kink_is_stated_and_shared_by_the_reference(loss, at, want):
+    import numpy as np
+
+    from symbackprop._tables import LOSSES as BY_HAND
+    f = sympy.lambdify((A, T), sympy.diff(LOSSES[loss].term(A, T), A), modules="numpy")
+    assert float(f(float(at[A]), float(at[T]))) == want
+    assert float(BY_HAND[loss][1](np.array(float(at[A])), np.array(float(at[T])))) == want
+    assert LOSSES[loss].kink and LOSSES[loss].kink.isascii()

@@ -36,7 +36,7 @@ def test_spec_files(tmp_path, suffix, text):
     ("two-three", {}, "layer sizes joined by '-'"),
     ("2", {}, "layer sizes joined by '-'"),
     ("2-3-1", {"activation": "swish"}, "unknown activation"),
-    ("2-3-1", {"loss": "hinge"}, "unknown loss"),
+    ("2-3-1", {"loss": "quartic"}, "unknown loss"),
     ("2-3-2", {"activation": "softmax"}, "output layer only"),
     ("2-3-2", {"activation": "tanh,tanh,tanh"}, "3 activations given for 2"),
     ("2-3-2", {"activation": "tanh", "loss": "bce"}, "use sigmoid or softmax"),
