@@ -6,6 +6,7 @@ shared over positions), ``maxpool`` / ``avgpool``, or ``dense``.  A dense layer 
 reads them flattened in C order over (channel, row, column), as ``torch.flatten`` does; the
 last layer is dense, and the loss reads its outputs.
 
+>>> from symbackprop._conv_spec import from_data
 >>> net = from_data({"inputs": [1, 4, 4], "layer": [{"kind": "conv", "channels": 1, "kernel": 2},
 ...                  {"size": 1, "activation": "sigmoid"}]}, "spec")
 >>> net.describe(), [net.shape(k) for k in (1, 2, 3)], net.n_parameters
@@ -19,15 +20,9 @@ from itertools import product
 
 from . import _views as views
 from ._activations import Activation
-from ._errors import SpecError, check_table
+from ._errors import SpecError
 from ._losses import Loss
-from ._network import activation_named, check_outputs, checked_parts, whole
 
-_TOP = {"kind": str, "inputs": list, "loss": str, "layer": list}
-_CONV = {"kind": str, "channels": int, "kernel": (int, list), "stride": (int, list), "padding": (int, list),
-         "activation": str, "bias": bool}
-_POOL = {"kind": str, "size": (int, list), "stride": (int, list)}
-_DENSE = {"kind": str, "size": int, "activation": str, "bias": bool}
 #: the most entries one feature map may have, channels included
 MAX_ENTRIES = 200_000
 
@@ -158,6 +153,39 @@ class ConvNet:
             for idx in product(*[range(1, n + 1) for n in shape]):
                 yield letter, idx, k
 
+    def index_count(self, kind: str, layer) -> int | None:
+        """How many indices a name of ``kind`` in ``layer`` takes in this network; None: no such name."""
+        if kind in ("x", "t"):
+            return None if layer is not None else (len(self.inputs) if kind == "x" else 1)
+        if layer is None or not 1 <= layer <= self.depth:
+            return None
+        below = self.layer(layer + 1) if layer < self.depth else None
+        if kind in ("k", "w"):
+            return (2 + self.spatial if isinstance(below, Conv) else None) if kind == "k" else (
+                2 if isinstance(below, Dense) else None)
+        if layer == 1 or (kind in ("b", "z", "delta") and isinstance(self.layer(layer), Pool)):
+            return None
+        return 1 if kind == "b" else len(self.shape(layer))
+
+    def name_of(self, text: str) -> str:
+        """The plain name of a name typed for this network; NotationError saying how to write it."""
+        from . import _conv_names
+        kind, idx, layer = _conv_names.read(text, self.index_count)
+        return _conv_names.plain(kind, idx, layer)
+
+    def has(self, text: str) -> bool:
+        """Whether ``text`` names a parameter (kernel element, weight or bias) of this network."""
+        from . import _conv_names
+        kind, idx, layer = _conv_names.read(text, self.index_count)
+        if kind not in ("k", "w", "b"):
+            return False
+        if kind == "b":
+            lay = self.layer(layer)
+            size = lay.channels if isinstance(lay, Conv) else lay.size
+            return lay.bias and idx[0] <= size
+        shape = next(shape for letter, k, shape in self.parameter_shapes() if (letter, k) == (kind, layer))
+        return all(i <= n for i, n in zip(idx, shape))
+
     def describe(self) -> str:
         return (f"{'×'.join(map(str, self.inputs))} → " + " → ".join(lay.describe() for lay in self.layers)
                 + f", {self.loss.name}")
@@ -209,77 +237,3 @@ def _shapes(inputs: tuple, layers: tuple) -> tuple:
             raise SpecError(f"layer {n} has {_size(shapes[-1]):,} entries; the limit is {MAX_ENTRIES:,}: use fewer "
                             "channels or a larger stride")
     return tuple(shapes)
-
-
-def _tuple(value, n: int, key: str, where: str, least: int) -> tuple:
-    """An int or a list of n ints, each ≥ least, as a tuple of n."""
-    values = [value] * n if not isinstance(value, list) else value
-    if len(values) != n or not all(isinstance(v, int) and not isinstance(v, bool) and v >= least for v in values):
-        raise SpecError(f"{where}: {key} = {value!r}; give a whole number ≥ {least} or a list of {n} of them, "
-                        f"e.g. {key} = {max(least, 2) if key != 'padding' else 1}")
-    return tuple(values)
-
-
-def from_data(data: dict, source: str, activation=None, loss=None, bias=None) -> ConvNet:
-    """A ConvNet from a spec file's table (inputs = [channels, (height,) width] and [[layer]] tables)."""
-    if activation is not None or bias is not None:
-        raise SpecError("--activation and --bias are for dense stacks; a conv spec gives them per [[layer]]")
-    check_table(data, _TOP, ("inputs", "layer"), source, "a conv spec has",
-                'inputs = [1, 6, 6], loss = "mse" and one [[layer]] table per layer')
-    inputs = data["inputs"]
-    if not (2 <= len(inputs) <= 3 and all(whole(n) for n in inputs)):
-        raise SpecError(f"{source}: inputs = {inputs!r}; give [channels, length] or [channels, height, width], "
-                        "e.g. inputs = [1, 6, 6]")
-    if not data["layer"] or not all(isinstance(t, dict) for t in data["layer"]):
-        raise SpecError(f"{source}: give one [[layer]] table per layer after the inputs")
-    dims, layers, letters = len(inputs) - 1, [], {}
-    for entry in data["layer"]:
-        k = len(layers) + 2
-        where = f"{source}, layer {k}"
-        kind = entry.get("kind", "dense")
-        if kind == "flatten":                  # implicit before a dense layer: it names no layer
-            check_table(entry, {"kind": str}, (), where, "a flatten layer has", 'kind = "flatten" only')
-            continue
-        if kind == "conv":
-            check_table(entry, _CONV, ("channels", "kernel"), where, "a conv layer has",
-                        'channels = 3, kernel = 3, stride = 1, padding = 1, activation = "relu", bias = true')
-            if not whole(entry["channels"]):
-                raise SpecError(f"{where}: channels = {entry['channels']!r}; give a positive whole number")
-            layers.append(Conv(entry["channels"], _tuple(entry["kernel"], dims, "kernel", where, 1),
-                               _tuple(entry.get("stride", 1), dims, "stride", where, 1),
-                               _tuple(entry.get("padding", 0), dims, "padding", where, 0),
-                               _activation(entry, k, letters, where), entry.get("bias", False)))
-        elif kind in ("maxpool", "avgpool"):
-            check_table(entry, _POOL, ("size",), where, f"a {kind} layer has", "size = 2, stride = 2")
-            size = _tuple(entry["size"], dims, "size", where, 1)
-            layers.append(Pool(kind[:3], size, _tuple(entry.get("stride", list(size)), dims, "stride", where, 1)))
-        elif kind == "dense":
-            check_table(entry, _DENSE, ("size",), where, "a dense layer has", 'size = 10, activation = "softmax"')
-            if not whole(entry["size"]):
-                raise SpecError(f"{where}: size = {entry['size']!r}; give a positive whole number")
-            layers.append(Dense(entry["size"], _activation(entry, k, letters, where), entry.get("bias", False)))
-        else:
-            raise SpecError(f"{where}: kind = {kind!r}; a layer is conv, maxpool, avgpool, flatten or dense")
-    if not isinstance(layers[-1], Dense):
-        raise SpecError(f"{source}: the last layer is {layers[-1].kind}; end with a dense layer, whose outputs the loss reads")
-    lossobj = checked_parts(0, [], loss if loss is not None else data.get("loss", "mse"))
-    net = ConvNet(tuple(inputs), tuple(layers), lossobj)
-    net.shapes                                       # sizes checked here, before any name is made
-    checked_parts(net.n_parameters, [], lossobj.name)
-    for k, lay in enumerate(layers[:-1], start=2):
-        if not isinstance(lay, Pool) and lay.activation.output_only:
-            raise SpecError(f"{lay.activation.name} is for the output layer only, but layer {k} is hidden: "
-                            "choose another activation for the hidden layers")
-    check_outputs(lossobj, layers[-1].activation, layers[-1].size, layers[-1].bias,
-                  "use sigmoid or softmax outputs, or loss mse")
-    return net
-
-
-def _activation(entry: dict, k: int, letters: dict, where: str) -> Activation:
-    text = entry.get("activation", "g").strip()
-    if text not in letters and any(ch in text for ch in "()+-*/^"):
-        letters[text] = "fhpq"[min(len(letters), 3)]
-    try:
-        return activation_named(text, letters.get(text, "f"))
-    except SpecError as err:
-        raise SpecError(f"{where}: {err}") from None

@@ -4,7 +4,7 @@ Every map entry's gradient is the sum over the entries it feeds; a kernel elemen
 sum over the positions where it is used.  The general and compact forms
 (``_conv_forms.py``) are checked against every instance the sweep found.
 
->>> from symbackprop._conv import from_data
+>>> from symbackprop._conv_spec import from_data
 >>> net = from_data({"inputs": [1, 3], "layer": [{"kind": "conv", "channels": 1, "kernel": 2},
 ...                  {"size": 1}]}, "spec")
 >>> d = derive_conv(net)
@@ -63,24 +63,7 @@ class ConvDerivation(Displays):
 
     def name_of(self, text: str) -> str:
         """The plain name of a typed name of this network; NotationError saying how to write it."""
-        kind, idx, layer = cn.read(text, self.network_index_count)
-        return cn.plain(kind, idx, layer)
-
-    def network_index_count(self, kind: str, layer) -> int | None:
-        net = self.network
-        if kind in ("x", "t"):
-            return None if layer is not None else (len(net.inputs) if kind == "x" else 1)
-        if layer is None or not 1 <= layer <= net.depth:
-            return None
-        if kind == "k":
-            return 2 + net.spatial if layer < net.depth and isinstance(net.layer(layer + 1), Conv) else None
-        if kind == "w":
-            return 2 if layer < net.depth and isinstance(net.layer(layer + 1), Dense) else None
-        if kind in ("b", "z", "delta") and (layer == 1 or isinstance(net.layer(layer), Pool)):
-            return None
-        if kind == "b":
-            return 1
-        return len(net.shape(layer)) if layer > 1 else None
+        return self.network.name_of(text)
 
     def gradient(self, name: str) -> sympy.Expr:
         key = self.name_of(name)

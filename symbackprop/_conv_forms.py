@@ -17,13 +17,14 @@ compared with what the sweep found.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import product
+from itertools import product as grid
 
 import sympy
 
 from ._conv import Conv, ConvNet, Dense, Pool
-from ._conv_build import FirstMax, entry, window
+from ._conv_build import FirstMax, window
 from ._conv_names import MapName
+from ._names import product
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,56 @@ def _upstream(s, node):
     return eq.delta if eq.delta is not None else s.adjoint[node]
 
 
-def _instance_adjoint(s, value) -> sympy.Expr:
-    """∂E/∂value as the sweep writes it; for an input (a leaf) the same sum, over its consumers."""
-    if value in s.adjoint:
-        return s.adjoint[value]
-    return sympy.Add(*[eq.derivative(value) * _upstream(s, eq.node) for eq in s.model.equations[:-1]
-                       if eq.terms and any(q == value for _, q in eq.terms)])
+class _Names(dict):
+    """The model's own symbols by (letter, layer, indices): the general forms name what the model holds
+    (the inputs x under layer 1)."""
+
+    def __init__(self, model):
+        super().__init__()
+        for eq in model.equations[:-1]:
+            for sym in (eq.node, eq.delta, *[q for pair in eq.terms for q in pair]):
+                if isinstance(sym, MapName):
+                    self[(sym.letter, sym.layer or 1, sym.indices)] = sym
+
+    def __call__(self, letter: str, k: int, idx: tuple) -> MapName:
+        key = ("x" if letter == "a" and k == 1 else letter, k, idx)
+        found = self.get(key)
+        if found is None:           # an input entry no window reads (a stride past the last full window)
+            found = self[key] = MapName(key[0], idx, None if key[0] == "x" else k)
+        return found
+
+
+class _Adjoints:
+    """∂E/∂value as the sweep writes it; for an input (a leaf, which the sweep does not name) the same
+    sum over its consumers, each input's consumers found in one pass."""
+
+    def __init__(self, s):
+        self.s, self.leaves = s, {}
+        for eq in s.model.equations[:-1]:
+            for _, q in eq.terms:
+                if q not in s.adjoint and q is not sympy.S.One:
+                    self.leaves.setdefault(q, []).append(eq)
+
+    def __call__(self, value) -> tuple:
+        if value in self.s.adjoint:
+            return sympy.Add.make_args(self.s.adjoint[value])
+        return tuple(_times(eq.derivative(value), _upstream(self.s, eq.node)) for eq in self.leaves.get(value, ()))
+
+
+def _times(a, b):
+    """a·b; two names without SymPy's general flatten (thousands of terms are made)."""
+    return product(a, b) if isinstance(a, sympy.Symbol) and isinstance(b, sympy.Symbol) and a != b else a * b
 
 
 def _verdict(kind: str, k: int, pairs) -> Form:
+    """Each (name, the general form's terms, the sweep's terms) compared as sets of terms: every term of
+    these sums is a different product, so equal sets are equal sums."""
     n, failed = 0, ""
     for name, general, instance in pairs:
         n += 1
-        if not failed and sympy.Add(general, -instance) != 0:
+        if failed or (len(general) == len(instance) and set(general) == set(instance)):
+            continue
+        if sympy.Add(*general) - sympy.Add(*instance) != 0:        # the same sum, its terms grouped otherwise
             failed = name
     return Form(kind, k, n, not failed, failed)
 
@@ -70,74 +108,75 @@ def _positions(x: int, size: int, stride: int, pad: int, out: int) -> list:
     return found
 
 
-def _conv_forms(net: ConvNet, k: int, lay: Conv, s) -> list:
+def _conv_forms(net: ConvNet, k: int, lay: Conv, s, adjoint, names) -> list:
     shape_in, shape_out = net.shape(k), net.shape(k + 1)
-    delta = lambda c, pos: entry(net, "delta", k + 1, (c, *pos))   # noqa: E731
+    delta = lambda c, pos: names("delta", k + 1, (c, *pos))   # noqa: E731
     kernel = []
-    for c, d, *offs in product(*[range(1, n + 1) for n in (lay.channels, shape_in[0], *lay.kernel)]):
-        p = MapName("k", (c, d, *offs), k)
+    for c, d, *offs in grid(*[range(1, n + 1) for n in (lay.channels, shape_in[0], *lay.kernel)]):
+        p = names("k", k, (c, d, *offs))
         terms = []
-        for pos in product(*[range(1, n + 1) for n in shape_out[1:]]):
+        for pos in grid(*[range(1, n + 1) for n in shape_out[1:]]):
             at = tuple(st * (i - 1) + u - pd for i, u, st, pd in zip(pos, offs, lay.stride, lay.padding))
             if all(1 <= q <= n for q, n in zip(at, shape_in[1:])):
-                terms.append(delta(c, pos) * entry(net, "a", k, (d, *at)))
-        kernel.append((p.name, sympy.Add(*terms), s.gradient[p]))
+                terms.append(_times(delta(c, pos), names("a", k, (d, *at))))
+        kernel.append((p.name, terms, sympy.Add.make_args(s.gradient[p])))
     forms = [_verdict("kernel", k, kernel)]
     inputs = []
     for d, *at in net.entries(k):
-        a = entry(net, "a", k, (d, *at))
+        a = names("a", k, (d, *at))
         terms = []
         for c in range(1, lay.channels + 1):
             reach = [_positions(x, w, st, pd, n) for x, w, st, pd, n in
                      zip(at, lay.kernel, lay.stride, lay.padding, shape_out[1:])]
-            for combo in product(*reach):
+            for combo in grid(*reach):
                 offs, pos = tuple(u for u, _ in combo), tuple(i for _, i in combo)
-                terms.append(delta(c, pos) * MapName("k", (c, d, *offs), k))
-        inputs.append((a.name, sympy.Add(*terms), _instance_adjoint(s, a)))
+                terms.append(_times(delta(c, pos), names("k", k, (c, d, *offs))))
+        inputs.append((a.name, terms, adjoint(a)))
     forms.append(_verdict("input", k, inputs))
     if lay.bias:
-        biases = [(f"b{c}[{k + 1}]", sympy.Add(*[delta(c, pos) for pos in product(
-            *[range(1, n + 1) for n in shape_out[1:]])]), s.gradient[MapName("b", (c,), k + 1)])
+        biases = [(f"b{c}[{k + 1}]", [delta(c, pos) for pos in grid(*[range(1, n + 1) for n in shape_out[1:]])],
+                   sympy.Add.make_args(s.gradient[names("b", k + 1, (c,))]))
             for c in range(1, lay.channels + 1)]
         forms.append(_verdict("bias", k, biases))
     return forms
 
 
-def _pool_form(net: ConvNet, k: int, lay: Pool, s) -> Form:
+def _pool_form(net: ConvNet, k: int, lay: Pool, s, adjoint, names) -> Form:
     shape_out = net.shape(k + 1)
     pairs = []
     for c, *at in net.entries(k):
-        a = entry(net, "a", k, (c, *at))
+        a = names("a", k, (c, *at))
         reach = [_positions(x, w, st, 0, n) for x, w, st, n in zip(at, lay.size, lay.stride, shape_out[1:])]
         terms = []
-        for combo in product(*reach):
+        for combo in grid(*reach):
             pos = tuple(i for _, i in combo)
-            up = _upstream(s, entry(net, "a", k + 1, (c, *pos)))
+            up = _upstream(s, names("a", k + 1, (c, *pos)))
             if lay.mode == "max":
-                cells = [entry(net, "a", k, (c, *q)) for _, q in window(net, k, lay, pos)]
-                terms.append(FirstMax(a, *cells) * up)
+                cells = [names("a", k, (c, *q)) for _, q in window(net, k, lay, pos)]
+                terms += sympy.Add.make_args(FirstMax(a, names("a", k + 1, (c, *pos)), *cells) * up)
             else:
-                terms.append(up / sympy.Integer(len(window(net, k, lay, pos))))
-        pairs.append((a.name, sympy.Add(*terms), _instance_adjoint(s, a)))
+                terms += sympy.Add.make_args(up / sympy.Integer(len(window(net, k, lay, pos))))
+        pairs.append((a.name, terms, adjoint(a)))
     return _verdict(lay.kind, k, pairs)
 
 
-def _dense_form(net: ConvNet, k: int, lay: Dense, s) -> Form:
-    below = [entry(net, "a", k, idx) for idx in net.entries(k)]
-    pairs = [(f"w{m},{j}[{k}]", entry(net, "delta", k + 1, (j,)) * a, s.gradient[MapName("w", (m, j), k)])
+def _dense_form(net: ConvNet, k: int, lay: Dense, s, names) -> Form:
+    below = [names("a", k, idx) for idx in net.entries(k)]
+    pairs = [(f"w{m},{j}[{k}]", [_times(names("delta", k + 1, (j,)), a)],
+              sympy.Add.make_args(s.gradient[names("w", k, (m, j))]))
              for m, a in enumerate(below, start=1) for j in range(1, lay.size + 1)]
     return _verdict("weight", k, pairs)
 
 
 def check_forms(net: ConvNet, model, s) -> tuple:
     """Every layer's general forms, each checked against every instance."""
-    forms = []
+    forms, adjoint, names = [], _Adjoints(s), _Names(model)
     for k in range(1, net.depth):
         lay = net.layer(k + 1)
         if isinstance(lay, Conv):
-            forms += _conv_forms(net, k, lay, s)
+            forms += _conv_forms(net, k, lay, s, adjoint, names)
         elif isinstance(lay, Pool):
-            forms.append(_pool_form(net, k, lay, s))
+            forms.append(_pool_form(net, k, lay, s, adjoint, names))
         elif len(net.shape(k)) > 1:          # the dense layer that reads the maps, flattened
-            forms.append(_dense_form(net, k, lay, s))
+            forms.append(_dense_form(net, k, lay, s, names))
     return tuple(forms)

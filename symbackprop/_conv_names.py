@@ -33,6 +33,9 @@ def plain(kind: str, indices: tuple, layer: int | None) -> str:
 class MapName(sympy.Symbol):
     """A name of the notation with any number of indices; prints itself in text and LaTeX."""
 
+    #: every one is made real=True, so Basic.compare of two comes down to their names (``_names.product``)
+    ordered_by_name = True
+
     def __new__(cls, kind: str, indices: tuple, layer: int | None = None):
         obj = sympy.Symbol.__xnew__(cls, plain(kind, indices, layer), real=True)
         obj.letter, obj.indices, obj.layer = kind, tuple(indices), layer

@@ -22,18 +22,19 @@ from ._errors import ParseError
 LETTERS = "ijklmnpq"
 MAX_INSTANCES = 64
 # a name with at least one letter index: kind, indices (letters, numbers, commas), layer or step
-# (after a letter only after the d of dE/dwij[1])
-_NAME = re.compile(r"(?<![A-Za-ce-z_])(delta|δ|[a-z])([0-9,]*[ijklmnpq][ijklmnpq0-9,]*)(\[[0-9]+\]|<[0-9]+>)?"
+# (after a letter only after the d of dE/dwij[1]; d itself names nothing: dk1ij1[1] is d, then k1ij1[1])
+_NAME = re.compile(r"(?<![A-Za-ce-z_])(delta|δ|[a-ce-z])([0-9,]*[ijklmnpq][ijklmnpq0-9,]*)(\[[0-9]+\]|<[0-9]+>)?"
                    r"(?![A-Za-z_(])")
 _SUM = re.compile(r"(?:Σ|(?<![A-Za-z])sum)\s*_?\s*(\{)?\s*([ijklmnpq])\s*(?:=\s*([0-9]+))?\s*(?(1)\})"
                   r"(?:\s*(?:\^\s*\{?\s*([0-9]+)\s*\}?|\.\.\s*([0-9]+)))?")
 
 
 def _tokens(indices: str) -> list[str]:
-    """'ij' → [i, j]; '1j' → [1, j]; '12,j' → [12, j]."""
+    """'ij' → [i, j]; '1j' → [1, j]; '12,j' → [12, j]; 'i22' → [i, 2, 2] (without commas every index
+    is one digit, DESIGN.md §1.1)."""
     if "," in indices:
         return indices.split(",")
-    return re.findall(r"[0-9]+|[a-z]", indices)
+    return re.findall(r"[0-9]|[a-z]", indices)
 
 
 def _name(kind: str, tokens: list[str], tail: str) -> str:

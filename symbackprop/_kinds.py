@@ -170,11 +170,59 @@ def _graph() -> Kind:
                 verify.plain_name, "its leaves", (verify.check_chain, verify.verify_lines, verify.GraphSampler))
 
 
+# ---------------------------------------------------------------- convolution and pooling
+def _convolutional() -> Kind:
+    from ._conv_derive import derive_conv, prove_conv
+
+    def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):
+        _no_truncate(truncate)
+        return derive_conv(net, weights, expanded, prove, max_weights)
+
+    def compile_(net, reduction="sum", truncate=None):
+        from ._conv_numeric import ConvFunction
+        _no_truncate(truncate)
+        return ConvFunction(net, reduction)
+
+    def check_(net, samples=5, seed=0, batch=1, truncate=None):
+        from ._conv_check import check_conv
+        _no_truncate(truncate)
+        return check_conv(net, samples, seed, batch)
+
+    def reading(net):
+        from ._conv_verify import reading
+        return reading(net)
+
+    def expected(d, eq):
+        from ._conv_verify import RULES
+        return RULES[0](d, eq)
+
+    def mistakes(d, eq, right):
+        from ._conv_verify import RULES
+        return RULES[1](d, eq, right)
+
+    def evaluate_(net, data, lr=None, truncate=None, report=False):
+        from ._conv_values import evaluate_conv
+        from ._report import evaluation_json, evaluation_text
+        if report:
+            raise SpecError("--report is for recurrent networks: a spec file with kind = \"rnn\"")
+        _no_truncate(truncate)
+        return evaluation_text, evaluation_json, evaluate_conv(net, data, lr)
+
+    def draw_(net, standalone=False, fmt="tikz"):
+        from ._conv_draw import draw_conv
+        return draw_conv(net, standalone, fmt)
+
+    return Kind("conv", derive_, prove_conv, compile_, check_, reading, (expected, mistakes), evaluate_, draw_, None,
+                lambda text: text.strip(), "kcduv[k], wmj[k] (and bc[k])")
+
+
 def register_built_in() -> None:
     """The kinds the package ships with (called once by the package's __init__)."""
     from ._circuit import Circuit
+    from ._conv import ConvNet
     from ._network import Network
     from ._rnn import RNN
     register(Network, _dense())
     register(RNN, _recurrent())
     register(Circuit, _graph())
+    register(ConvNet, _convolutional())

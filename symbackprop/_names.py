@@ -115,6 +115,9 @@ def text_name(name: str, ascii_only: bool = False) -> str:
 class Name(sympy.Symbol):
     """A symbol of the notation; prints itself in text and LaTeX."""
 
+    #: every one is made real=True, so Basic.compare of two comes down to their names (``product``)
+    ordered_by_name = True
+
     def _sympystr(self, printer):
         return text_name(self.name, not getattr(printer, "unicode_names", False))
 
@@ -193,7 +196,7 @@ def product(a: Name, b: Name) -> sympy.Expr:
     The args are put in the order Mul itself would give (``Basic.compare``), so the
     result equals ``a * b`` exactly; a test holds it to that. 100k gradients need this.
     """
-    if type(a) is Name and type(b) is Name:
+    if type(a) is type(b) and getattr(type(a), "ordered_by_name", False):
         # every Name is made real=True, so Basic.compare of two comes down to their names
         pair = (a, b) if a.name < b.name else (b, a)
     else:

@@ -110,6 +110,7 @@ class _Plain(_CheapOrder, StrPrinter):
     """
 
     unicode_names = False
+    display = False       # True in the text printers: names may print a reader's form, not the grammar's
     _mul_symbol = "*"
     _minus = "-"
     _power = "**"
@@ -166,6 +167,7 @@ class _Plain(_CheapOrder, StrPrinter):
 
 class _Text(_Plain):
     unicode_names = True
+    display = True
     max_terms = 8
     _mul_symbol = "·"
     _minus = "−"
@@ -178,6 +180,7 @@ class _Text(_Plain):
 
 
 class _AsciiText(_Plain):
+    display = True
     max_terms = 8
     ellipsis = "..."
     _power = "^"

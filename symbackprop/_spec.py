@@ -86,8 +86,11 @@ def _graph(data, source: str | None, activation, loss, bias):
 
 def from_spec(spec, activation=None, loss=None, bias=None):
     """A Network (an RNN, for a file with kind = "rnn"; a graph, for equations or a file with
-    kind = "graph") from a compact string, a spec file path, or a network (options override)."""
+    kind = "graph"; a ConvNet, for maps as inputs) from a compact string, a spec file path, a dict
+    of a spec file's keys, or a network (options override)."""
     from ._circuit import Circuit
+    from ._conv import ConvNet
+    from ._conv_spec import from_data as conv_data, is_conv
     from ._rnn import from_data
     if isinstance(spec, Circuit):       # options are refused, as for equations
         return spec if activation is None and loss is None and bias is None else _graph("", None, activation, loss,
@@ -104,11 +107,13 @@ def from_spec(spec, activation=None, loss=None, bias=None):
     elif hasattr(spec, "as_dict"):               # a network of another kind: its own keys, options over them
         if unchanged:
             return spec
+        if isinstance(spec, ConvNet):
+            return conv_data(spec.as_dict(), "the network", activation, loss, bias)
         return from_data(spec.as_dict(), "the network", split_activations(activation) if activation else None,
                          loss, bias)
-    elif isinstance(spec, Path) or (isinstance(spec, str) and re.search(r"\.(toml|json|ya?ml)\Z", spec, re.I)):
-        source = f"spec file {str(spec)!r}"
-        data = _read_file(Path(spec))
+    elif isinstance(spec, (dict, Path)) or (isinstance(spec, str) and re.search(r"\.(toml|json|ya?ml)\Z", spec, re.I)):
+        source = "the spec" if isinstance(spec, dict) else f"spec file {str(spec)!r}"
+        data = dict(spec) if isinstance(spec, dict) else _read_file(Path(spec))
         if "kind" in data:
             if data["kind"] == "rnn":
                 return from_data(data, source, split_activations(activation) if activation else None, loss, bias)
@@ -116,6 +121,8 @@ def from_spec(spec, activation=None, loss=None, bias=None):
                 return _graph(data, source, activation, loss, bias)
             raise SpecError(f"{source}: kind = {data['kind']!r}; write kind = \"rnn\" for a recurrent network, "
                             "kind = \"graph\" for equations, or leave kind out for a feedforward one")
+        if is_conv(data):
+            return conv_data(data, source, activation, loss, bias)
         data = _layer_list(data, source) if "layer" in data or "inputs" in data else _check_keys(data, source)
     elif isinstance(spec, str):
         text = spec.strip()
@@ -126,7 +133,8 @@ def from_spec(spec, activation=None, loss=None, bias=None):
                             "(e.g. 'q = x + y; f = q*z') nor a .toml/.json/.yaml file")
         data = {"layers": [int(n) for n in text.split("-")]}
     else:
-        raise SpecError(f"spec must be a string such as '2-3-1' or a file path, not {type(spec).__name__}")
+        raise SpecError(f"spec must be a string such as '2-3-1', a file path or a dict of a spec file's keys, "
+                        f"not {type(spec).__name__}")
     if isinstance(activation, str):
         activation = split_activations(activation)
     options = {"activation": activation, "loss": loss, "bias": bias}

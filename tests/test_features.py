@@ -150,7 +150,7 @@ def test_spec_file_reads_layers(tmp_path):
     ('size = 3\nskip = 1', "a skip joins layers of the same size"),
     ('size = 2\ntied = 2', "name another layer's own weights"),
     ('size = 3\ntied = 1', "tie layers of matching sizes"),
-    ('size = 2\nkind = "conv"', "is not a layer kind yet"),
+    ('size = 2\nkind = "conv"', "e.g. inputs = [1, 6, 6]"),
     ('size = 2\nwidth = 2', "unknown key 'width'"),
 ])
 def test_bad_structure_is_one_line_exit_2(tmp_path, cli_run, layer, message):
