@@ -1,4 +1,4 @@
-"""Issue 8: property-based agreement over random networks (hypothesis).
+"""Issue 8: property-based agreement over random networks (hypothesis), every loss among them.
 
 Profiles (tests/conftest.py): "ci" (the default, 200 examples for the agreement property)
 and "long" (HYPOTHESIS_PROFILE=long, for local runs of thousands).
@@ -13,22 +13,31 @@ import symbackprop as sb
 from symbackprop._equation import functions_for, resolver
 from symbackprop._grammar import MAX_LENGTH, parse_expression
 
-from .conftest import valid_combinations
+from .conftest import HIDDEN, valid_combinations
 
 
 NUMERIC = [c for c in valid_combinations() if "g" not in c[:2]]
 
 
+def threshold_losses(numeric: bool) -> list:
+    """(hidden, output, loss) for the Huber loss after every output activation, softmax too, and the
+    hinge loss after every elementwise one (one output node)."""
+    outs = [h for h in HIDDEN if not (numeric and h == "g")]
+    return [(out, out, loss) for out in outs for loss in ("huber", "hinge")] + [("sigmoid", "softmax", "huber")]
+
+
 @st.composite
 def networks(draw, numeric=True, max_depth=4, max_width=6):
-    combos = NUMERIC if numeric else valid_combinations()
+    combos = (NUMERIC if numeric else valid_combinations()) + threshold_losses(numeric)
     hidden, out, loss = draw(st.sampled_from(combos))
     depth = draw(st.integers(1, max_depth))                 # layers after the inputs
     widths = [draw(st.integers(1, max_width)) for _ in range(depth + 1)]
     if out == "softmax":
         widths[-1] = max(widths[-1], 2)
-    acts = ",".join([hidden] * (depth - 1) + [out])
-    return sb.network("-".join(map(str, widths)), activation=acts, loss=loss, bias=draw(st.booleans()))
+    if loss == "hinge":
+        widths[-1] = 1
+    delta = draw(st.none() | st.sampled_from([0.05, 0.3, 1.0, 1.5, 4.0])) if loss == "huber" else None
+    return sb.Network.build(widths, [hidden] * (depth - 1) + [out], loss, draw(st.booleans()), huber_delta=delta)
 
 
 @given(networks(), st.integers(0, 2**32 - 1))
@@ -78,14 +87,16 @@ def test_large_z_stays_finite(act, w):
 
 @st.composite
 def recurrent_networks(draw, numeric=True):
-    """Small RNNs: sizes 1–3, T ≤ 4, every output activation and loss the registry allows."""
+    """Small RNNs: sizes 1–3, T ≤ 4, every output activation and loss the registry allows (Huber and
+    hinge in the numeric ones)."""
     hidden_names = [h for h in ("tanh", "sigmoid", "relu", "leaky_relu", "softplus", "linear", "z/(1+abs(z))")]
     if not numeric:
         hidden_names.append("g")
     out, loss = draw(st.sampled_from([("linear", "mse"), ("tanh", "mse"), ("sigmoid", "mse"), ("sigmoid", "bce"),
                                       ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy"),
-                                      ("softmax", "mse")]))
-    outputs = draw(st.integers(2 if out == "softmax" else 1, 3))
+                                      ("softmax", "mse")] + ([("linear", "huber"), ("tanh", "huber"),
+                                      ("sigmoid", "hinge"), ("linear", "hinge"), ("softmax", "huber")] if numeric else [])))
+    outputs = 1 if loss == "hinge" else draw(st.integers(2 if out == "softmax" else 1, 3))
     return sb.rnn(draw(st.integers(1, 3)), draw(st.integers(1, 3)), outputs, draw(st.integers(1, 4)),
                   activation=draw(st.sampled_from(hidden_names)), output_activation=out, loss=loss,
                   bias=draw(st.booleans()))
