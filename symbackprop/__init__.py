@@ -8,7 +8,7 @@ a1[2]*delta1[3]
 from __future__ import annotations
 
 from . import _beamer, _circuit_pages, _circuit_walk, _conv_pages, _conv_render, _html, _render, _render_json, _render_recurrent  # noqa: F401 (importing them registers the writers)
-from ._api import check, compile, derive, graph, network, prove, rnn, verify  # noqa: A004 (compile is the API's name)
+from ._api import check, compile, derive, draw, evaluate, graph, network, prove, rnn, verify  # noqa: A004 (compile is the API's name)
 from ._tally import Report
 from ._circuit import Circuit
 from ._circuit_derive import GraphDerivation
@@ -25,7 +25,8 @@ from ._verify import Verdict
 
 _register_built_in()
 
-__all__ = ["network", "rnn", "graph", "derive", "prove", "compile", "check", "verify", "Verdict", "Report",
+__all__ = ["network", "rnn", "graph", "derive", "prove", "compile", "check", "verify", "evaluate", "draw",
+           "Verdict", "Report",
            "ParseError", "CompileError", "Network", "RNN", "Circuit", "ConvNet", "ConvDerivation", "Derivation", "RNNDerivation", "GraphDerivation",
            "DeltaStep", "WeightStep", "Partial", "SpecError", "SymbackpropError", "NotationError", "ValuesError", "LimitError", "OutputError"]
 __version__ = "0.1.0"

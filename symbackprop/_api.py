@@ -1,21 +1,23 @@
-"""The Python API: network, rnn, graph, derive, prove, compile, check, verify (DESIGN.md §2.5).
+"""The Python API: network, rnn, graph, derive, prove, compile, check, verify, evaluate, draw (DESIGN.md §2.5).
 
 Each function looks the network's kind up (``_kinds.py``) and calls its part.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from ._tally import Report
 from ._circuit import Circuit
 from ._circuit_parse import parse_circuit
 from ._compile import Vectorized
-from ._errors import SpecError
+from ._errors import SpecError, ValuesError
 from ._kinds import KINDS, kind_of
 from ._network import Network
 from ._rnn import RNN
 from ._spec import from_spec
 from ._chain import check_chain
+from ._values import read_values_file
 from ._verify import Sampler, Verdict
 
 
@@ -84,8 +86,27 @@ def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_wei
            at=None, **options):
     """The whole derivation of a network (or of a spec, with ``network``'s options).
 
-    For a recurrent network, ``truncate=K`` backpropagates through chunks of K steps only; for a
-    graph, ``at`` ({"x": -2, …} or "x=-2,y=5") adds every value and gradient as a number.
+    Args:
+        spec_or_network: a network (``network``, ``rnn``, ``graph``) or a spec ("2-3-1", a spec
+            file path, equations), with ``network``'s keyword options (``activation=`` …).
+        weights: the names whose step-by-step chain rule is kept (default: up to ``max_weights``).
+        expanded: also every gradient in x, t, w, b only (default: for small networks).
+        prove: show each δ form equal to brute-force ``sympy.diff`` (the result's ``.proof``).
+        truncate: recurrent networks: backpropagate through chunks of K steps only.
+        at: graphs: the leaves' values ({"x": -2, …} or "x=-2,y=5"): every value and
+            gradient is then a number too.
+
+    Returns:
+        A Derivation (RNNDerivation, GraphDerivation, ConvDerivation): ``.forward``, ``.loss``,
+        ``.deltas``, ``.gradients`` (plain name → SymPy expression), ``.gradient(name)``,
+        ``.symbol(name)``, ``.subs(expr, {name: value})`` and ``to_text()``, ``to_latex()``,
+        ``to_markdown()``, ``to_json()``, ``to_html()``.
+
+    >>> d = derive("2-1", activation="sigmoid")
+    >>> d.gradients
+    {'w11[1]': x1*delta1[2], 'w21[1]': x2*delta1[2]}
+    >>> derive(graph("f = x*y"), at="x=3,y=-2").values["df/dx"]
+    -2.0
     """
     net = _as_network(spec_or_network, options)
     extra = {} if at is None else {"at": at}
@@ -96,7 +117,18 @@ def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_wei
 
 
 def prove(derivation) -> dict:
-    """name → how its δ form was shown equal to brute-force ``sympy.diff`` (or False)."""
+    """name → how its δ form was shown equal to brute-force ``sympy.diff`` (or False).
+
+    Args:
+        derivation: what ``derive`` returned, for any kind of network.
+
+    Returns:
+        A dict plain name → the method that showed the δ form equal to ``sympy.diff`` of the
+        nested E (e.g. "expand"), or False where none did.
+
+    >>> prove(derive("2-1", activation="sigmoid"))
+    {'w11[1]': 'expand', 'w21[1]': 'expand'}
+    """
     return kind_of(derivation.network).prove(derivation)
 
 
@@ -132,7 +164,20 @@ def compile(spec_or_network, reduction: str = "sum", **options) -> Vectorized:  
 def check(spec_or_network, samples: int = 5, seed: int = 0, batch: int = 1, **options) -> Report:
     """Cross-check printed formulas, vectorized code, the NumPy reference and finite differences.
 
-    The report is truthy when every pair agrees; ``report.rows`` holds the errors.
+    Args:
+        spec_or_network: a network or a spec, with ``network``'s keyword options.
+        samples: how many random points.
+        seed: the seed of the random points.
+        batch: samples per point (E and the gradients are sums over them).
+        truncate: recurrent networks: check truncated BPTT (chunks of K steps).
+
+    Returns:
+        A Report, truthy when every pair agrees; ``report.rows`` holds the errors, and
+        ``str(report)`` is the table ``symbackprop check`` prints.
+
+    >>> r = check("2-1", activation="tanh", samples=2)
+    >>> bool(r), len(r.rows)
+    (True, 7)
     """
     truncate = options.pop("truncate", None)
     net = _as_network(spec_or_network, options)
@@ -156,3 +201,79 @@ def verify(spec_or_network, equation: str, **options) -> Verdict:
     d, sampler = _verifier_for(net)
     chain = kind.verifier[0] if kind.verifier else check_chain
     return chain(d, kind.reading(net), kind.rules, sampler, equation)
+
+
+def evaluate(spec_or_network, values, *, lr=None, truncate=None, report=False, every_node=False, **options):
+    """Numbers at one point: forward values, E, every δ and gradient (``symbackprop eval``).
+
+    Args:
+        spec_or_network: a network (``network``, ``rnn``, ``graph``) or a spec, with
+            ``network``'s keyword options (``activation=``, ``loss=``, ``bias=``).
+        values: a dict as a values file holds it (``{"w11[1]": 0.5, "x1": 1, "t1": 0}``, or
+            ``samples = [...]`` for a batch; a graph's leaves), or the path of a .toml / .json
+            values file.
+        lr: a learning rate ≥ 0: the result's ``updated`` then holds the parameters after one step.
+        truncate: recurrent networks: also the gradient of truncated BPTT (chunks of K steps).
+        report: recurrent networks: per step, the size of ∂E/∂h<t> and ∂h<T>/∂h<t>.
+        every_node: graphs: the gradient by every node, not only the leaves.
+
+    Returns:
+        The evaluation ``eval`` prints: ``.loss`` (a graph: ``.value``), ``.forward``,
+        ``.gradient`` (name → number; sums over a batch, or means with ``reduction = "mean"``),
+        ``.updated`` (with ``lr``), and for layered networks ``.delta``.
+
+    Raises:
+        ValuesError: a missing, unknown or non-numeric value (SpecError for a bad spec).
+
+    >>> r = evaluate("1-1", {"w11[1]": 0.5, "x1": 2, "t1": 0}, activation="linear", lr=0.1)
+    >>> r.loss, r.gradient["w11[1]"], r.updated["w11[1]"]
+    (0.5, 2.0, 0.3)
+    >>> evaluate(graph("f = x*y"), {"x": 3, "y": -2}).gradient
+    {'x': -2.0, 'y': 3.0}
+    """
+    net = _as_network(spec_or_network, options)
+    if lr is not None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr >= 0 or lr == float("inf"):
+            raise ValuesError(f"lr = {lr!r}: the learning rate must be a finite number ≥ 0")
+        lr = float(lr)
+    if isinstance(values, (str, os.PathLike)):
+        values = read_values_file(os.fspath(values))
+    elif not isinstance(values, dict):
+        raise ValuesError(f"values must be a dict such as {{'w11[1]': 0.5, 'x1': 1, 't1': 0}} or the path of a "
+                          f".toml/.json values file, not {type(values).__name__}")
+    kind = kind_of(net)
+    if every_node and kind.name != "graph":
+        raise SpecError("every_node lists the gradient by every node of a graph; a network's evaluation lists them all")
+    extra = {"every_node": True} if every_node else {}
+    return kind.evaluate(net, values, lr, truncate, report, **extra)[2]
+
+
+def draw(spec_or_network, *, standalone: bool = False, fmt: str = "tikz", at=None, **options) -> str:
+    """The network as a picture (``symbackprop draw``): TikZ code, or an SVG document.
+
+    Args:
+        spec_or_network: a network (``network``, ``rnn``, ``graph``) or a spec, with
+            ``network``'s keyword options.
+        standalone: TikZ only: a complete, cropped LaTeX document (standalone class) rather
+            than the ``tikzpicture`` alone.
+        fmt: ``"tikz"`` or ``"svg"``.
+        at: graphs only: the leaves' values (``{"x": -2, …}`` or ``"x=-2,y=5"``), written on
+            the drawing with every value and gradient.
+
+    Returns:
+        The drawing as text.
+
+    >>> print(draw("2-3-1").splitlines()[0])
+    \\begin{tikzpicture}[>=stealth,
+    >>> draw(graph("f = x*y"), fmt="svg").startswith("<svg")
+    True
+    """
+    if fmt not in ("tikz", "svg"):
+        raise SpecError(f"fmt={fmt!r}: a drawing is \"tikz\" or \"svg\"")
+    if fmt == "svg" and standalone:
+        raise SpecError("standalone goes with fmt=\"tikz\" (an SVG is complete as it is)")
+    net = _as_network(spec_or_network, options)
+    kind = kind_of(net)
+    if at is not None and kind.name != "graph":
+        raise SpecError("at= gives the leaves' values of a graph (symbackprop.graph); a network has none")
+    return kind.draw(net, standalone, fmt, **({} if at is None else {"at": at}))

@@ -75,7 +75,17 @@ def model(net: Circuit) -> Model:
 
 @dataclass(frozen=True, repr=False)
 class GraphDerivation(Displays):
-    """A graph's backprop; every dict is keyed by plain names (gradients by leaf, deltas by "df/dn")."""
+    """A graph's backprop; every dict is keyed by plain names (gradients by leaf, deltas by "df/dn").
+
+    Made by ``symbackprop.derive`` of a graph; with ``at=`` its ``values`` hold every number.
+
+    >>> import symbackprop as sb
+    >>> d = sb.derive(sb.graph("q = x + y; f = q*z"))
+    >>> d.gradients, d.deltas
+    ({'x': df/dq, 'y': df/dq, 'z': q}, {'df/dq': z})
+    >>> d.subs(d.gradient("x"), {"df/dq": "z"})
+    z
+    """
 
     network: Circuit
     forward: dict               # node → its right side, in evaluation order (the output last)

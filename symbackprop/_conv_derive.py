@@ -45,7 +45,16 @@ class ParameterStep:
 
 @dataclass(frozen=True, repr=False)
 class ConvDerivation(Displays):
-    """A ConvNet's backprop; every dict is keyed by plain names."""
+    """A ConvNet's backprop; every dict is keyed by plain names.
+
+    Made by ``symbackprop.derive`` of a spec with conv or pool layers (DESIGN.md §5.2).
+
+    >>> import symbackprop as sb
+    >>> spec = {"inputs": [1, 3, 3], "layer": [{"kind": "conv", "channels": 1, "kernel": 2}, {"size": 1}]}
+    >>> d = sb.derive(sb.network(spec))
+    >>> d.gradient("w11[2]")
+    a111[2]*delta1[3]
+    """
 
     network: ConvNet
     forward: dict

@@ -51,7 +51,9 @@ def expanded_by_default(net) -> bool:
 
 @dataclass(frozen=True)
 class WeightStep:
-    """∂E/∂p for one weight or bias p, in the seed's order of steps."""
+    """∂E/∂p for one weight or bias p, in the seed's order of steps (``Derivation.steps``).
+    >>> derive(Network.build([2, 1])).steps[0].result
+    ((delta1[2], x1),)"""
 
     parameter: names.Name
     chain: tuple[tuple[Partial, ...], ...]   # Σ over paths of Π ∂/∂
@@ -64,7 +66,9 @@ class WeightStep:
 
 @dataclass(frozen=True, repr=False)
 class Derivation(Displays):
-    """The whole derivation of one network; every dict is keyed by plain names."""
+    """The whole derivation of one network (``symbackprop.derive``); dicts are keyed by plain names.
+    >>> derive(Network.build([2, 1])).gradients
+    {'w11[1]': x1*delta1[2], 'w21[1]': x2*delta1[2]}"""
 
     network: Network
     forward: dict
@@ -144,8 +148,6 @@ class Derivation(Displays):
     def steps(self) -> tuple[WeightStep, ...]:
         """The step-by-step chain rule for each selected parameter."""
         return tuple(_weight_step(self, name) for name in self.selected)
-
-
 
 
 # ---------------------------------------------------------------- the derivation

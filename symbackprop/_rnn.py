@@ -44,7 +44,15 @@ from ._timed import _SHARED, TimeName, parse_name, sym  # noqa: F401 (their home
 # ---------------------------------------------------------------- the network
 @dataclass(frozen=True)
 class RNN:
-    """A simple recurrent network unrolled over ``steps`` time steps."""
+    """A simple recurrent network unrolled over ``steps`` time steps.
+
+    Made by ``symbackprop.rnn`` or a spec file with kind = "rnn": ``inputs``, ``hidden`` and
+    ``outputs`` sizes, the hidden and output activations, the loss, and whether it has biases.
+
+    >>> import symbackprop as sb
+    >>> sb.rnn(1, 1, 1, 2, activation="tanh").describe()
+    'RNN 1-1-1, T = 2, tanh hidden, linear outputs, mse, no biases'
+    """
 
     inputs: int
     hidden: int
@@ -158,7 +166,17 @@ def from_data(data: dict, source: str, activation=None, loss=None, bias=None) ->
 # ---------------------------------------------------------------- the derivation
 @dataclass(frozen=True, repr=False)
 class RNNDerivation(Displays):
-    """Forward equations, E, ∂E/∂o, every δ<t> and every shared gradient, keyed by plain names."""
+    """Forward equations, E, ∂E/∂o, every δ<t> and every shared gradient, keyed by plain names.
+
+    Made by ``symbackprop.derive`` of an RNN; ``symbol`` and ``subs`` read names such as "h1<2>".
+
+    >>> import symbackprop as sb
+    >>> d = sb.derive(sb.rnn(1, 1, 1, 2))
+    >>> d.gradient("u11")
+    x1<1>*delta1<1> + x1<2>*delta1<2>
+    >>> d.subs(d.gradient("u11"), {"x1<1>": 0})
+    x1<2>*delta1<2>
+    """
 
     network: RNN
     forward: dict

@@ -71,6 +71,13 @@ def register_activation(name: str, expression_in_z, *, latex: str | None = None,
     unit_range: f maps into [0, 1], so log losses may follow it (checked on a grid).
     Raises SpecError (ParseError for text it cannot read, CompileError for what NumPy
     cannot evaluate) naming the fix.  Undo it with ``unregister_activation(name)``.
+    Returns None: the name then works wherever a built-in activation's does.
+
+    >>> import symbackprop as sb
+    >>> with temporary():
+    ...     register_activation("soft", "z/(1+abs(z))")
+    ...     print(sb.derive("1-1", activation="soft").deltas["delta1[2]"])
+    (a1[2] - t1)*soft'(z1[2])
     """
     _check_name(name, _activations.ACTIVATIONS, _activations.BUILT_IN, "activation", "unregister_activation")
     what = f"activation {name!r}"
@@ -150,19 +157,45 @@ def register_loss(name: str, term, *, needs_unit_range: bool = False, descriptio
 
 
 def unregister_activation(name: str) -> None:
-    """Remove an activation added by ``register_activation``; built-in ones stay."""
+    """Remove an activation added by ``register_activation``; built-in ones stay.
+
+    name: the registered name; SpecError for a built-in or unknown one.  Returns None.
+
+    >>> register_activation("cube", "z^3")
+    >>> unregister_activation("cube")
+    >>> "cube" in activations()
+    False
+    """
     _unregister(name, _activations.ACTIVATIONS, _activations.BUILT_IN, "activation")
 
 
 def unregister_loss(name: str) -> None:
-    """Remove a loss added by ``register_loss`` (and its reference, if given); built-in ones stay."""
+    """Remove a loss added by ``register_loss`` (and its reference, if given); built-in ones stay.
+
+    name: the registered name; SpecError for a built-in or unknown one.  Returns None.
+
+    >>> register_loss("quartic", "(a - t)^4/4")
+    >>> unregister_loss("quartic")
+    >>> "quartic" in losses()
+    False
+    """
     _unregister(name, _losses.LOSSES, _losses.BUILT_IN, "loss")
     _reference.LOSSES.pop(name, None)
 
 
 @contextmanager
 def temporary():
-    """A block whose registrations (and removals) are undone when it ends: for tests and examples."""
+    """A block whose registrations (and removals) are undone when it ends: for tests and examples.
+
+    Takes no arguments; a context manager (``with temporary(): …``) that yields None.
+
+    >>> with temporary():
+    ...     register_loss("quartic", "(a - t)^4/4")
+    ...     "quartic" in losses()
+    True
+    >>> "quartic" in losses()
+    False
+    """
     tables = (_activations.ACTIVATIONS, _losses.LOSSES, _reference.LOSSES)
     saved = [dict(table) for table in tables]
     try:
