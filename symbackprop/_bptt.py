@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._compile import CompileError, Vectorized, _full
+from ._errors import ValuesError
+from ._numpy_code import dtype_of, elementwise
 from ._network import Network
 from ._elman import flows
 from ._rnn import RNN, sym
@@ -33,7 +35,8 @@ class RNNVectorized:
     """f(P, X, T, h0=None) -> (E, grads): BPTT as matrix code; P and grads map U, W, V (b, c) to arrays.
 
     X is (batch, steps, inputs), T (batch, steps, outputs), h0 (batch, hidden) or (hidden,);
-    E and the gradients are sums over the batch (means with reduction="mean").
+    E and the gradients are sums over the batch (means with reduction="mean"), in the arrays'
+    dtype: float32 when they are float32 (``_numpy_code.dtype_of``), else float64.
     """
 
     def __init__(self, net: RNN, truncate: int | None = None, reduction: str = "sum"):
@@ -48,44 +51,81 @@ class RNNVectorized:
         proxy = Network((1, 1, net.outputs), net.activations, net.loss, False)
         self.parts = Vectorized(derive(proxy, weights=()))
         self.network, self.truncate, self.reduction = net, truncate, reduction
+        self._ops: dict = {}
 
-    def _params(self, P):
+    @property
+    def shapes(self) -> dict:
+        """Array name → shape, for ``f(P, X, T)``."""
         net = self.network
-        P = {k: np.asarray(v, dtype=float) for k, v in P.items()}
         want = {"U": (net.inputs, net.hidden), "W": (net.hidden, net.hidden), "V": (net.hidden, net.outputs)}
         if net.bias:
             want.update({"b": (net.hidden,), "c": (net.outputs,)})
+        return want
+
+    def _arrays(self, P, X, T, h0) -> tuple:
+        """P, X, T, h0 as arrays of one dtype, every shape checked (a ValueError names the one needed)."""
+        net, want = self.network, self.shapes
+        if not isinstance(P, dict):
+            raise ValuesError(f"give P as a dict of arrays {', '.join(want)}")
+        P = {k: np.asarray(v) for k, v in P.items()}
+        unknown = sorted(set(P) - set(want))
+        if unknown:
+            raise ValuesError(f"P has an unknown array {unknown[0]!r}: give {', '.join(want)}")
         for key, shape in want.items():
             if key not in P or P[key].shape != shape:
-                raise ValueError(f"P[{key!r}] must have shape {shape}")
-        return P
+                raise ValuesError(f"P[{key!r}] must have shape {shape}"
+                                  + (f", not {P[key].shape}" if key in P else " (it is missing)"))
+        X, T = np.asarray(X), np.asarray(T)
+        h0 = None if h0 is None else np.asarray(h0)
+        dt = dtype_of([*P.values(), X, T, h0])
+        n = X.shape[0] if X.ndim else 0
+        if X.shape != (n, net.steps, net.inputs):
+            raise ValuesError(f"X has shape {X.shape}; the network needs (batch, {net.steps}, {net.inputs})")
+        if T.shape != (n, net.steps, net.outputs):
+            raise ValuesError(f"T has shape {T.shape}; the network needs (batch, {net.steps}, {net.outputs}) "
+                              f"with the batch of X: {(n, net.steps, net.outputs)}")
+        if h0 is None:
+            h0 = np.zeros((n, net.hidden), dt)
+        elif h0.shape not in ((net.hidden,), (1, net.hidden), (n, net.hidden)):
+            raise ValuesError(f"h0 has shape {h0.shape}; the network needs ({net.hidden},) or (batch, {net.hidden})")
+        P = {k: v.astype(dt, copy=False) for k, v in P.items()}
+        h0 = np.broadcast_to(h0.astype(dt, copy=False), (n, net.hidden))
+        return P, X.astype(dt, copy=False), T.astype(dt, copy=False), h0, dt
+
+    def ops(self, dt) -> tuple:
+        """(g, g', g' of the output?, the output activation or None for softmax, loss term, output δ or
+        None, ∂E/∂y) as NumPy functions for dtype ``dt`` (``_numpy_code.elementwise``), made once."""
+        if dt not in self._ops:
+            parts = self.parts
+
+            def made(part):
+                return None if part is None else elementwise(part, dt)
+            self._ops[dt] = (made(parts.f[0]), made(parts.fprime[0]), parts.prime_of_output[0], made(parts.f[1]),
+                             made(parts.loss_term), made(parts.output_delta), made(parts.dE_da))
+        return self._ops[dt]
 
     def run(self, P, X, T, h0=None, details: bool = False):
-        net, parts = self.network, self.parts
-        P = self._params(P)
-        X, T = np.asarray(X, dtype=float), np.asarray(T, dtype=float)
+        net = self.network
+        P, X, T, h, dt = self._arrays(P, X, T, h0)
         n = X.shape[0]
-        if X.shape != (n, net.steps, net.inputs) or T.shape != (n, net.steps, net.outputs):
-            raise ValueError(f"X must be (batch, {net.steps}, {net.inputs}) and T (batch, {net.steps}, {net.outputs})")
-        f, fp, of_output = parts.f[0], parts.fprime[0], parts.prime_of_output[0]
-        h = np.zeros((n, net.hidden)) if h0 is None else np.broadcast_to(np.asarray(h0, dtype=float), (n, net.hidden))
+        f, fp, of_output, f_out, loss_term, output_delta, dE_da = self.ops(dt)
         Hs, Ss, Os, Ys, errors = [h], [None], [None], [None], [None]
-        total = 0.0
+        total = dt.type(0)
         for t in range(1, net.steps + 1):
             s = X[:, t - 1] @ P["U"] + Hs[-1] @ P["W"]
             if net.bias:
                 s = s + P["b"]
-            h = _full(f(s), s)
+            h = f(s)
             o = h @ P["V"]
             if net.bias:
                 o = o + P["c"]
-            y, la = self._output(o)
+            y, la = self._output(o, f_out)
             target = T[:, t - 1]
-            total += _full(parts.loss_term(o, y, target, la), o).sum()
-            if parts.output_delta is not None:
-                e = _full(parts.output_delta(o, y, target), o)
+            total += loss_term(o, y, target, la).sum()
+            if output_delta is not None:
+                e = output_delta(o, y, target)
             else:                                      # softmax without the shortcut: Jacobian times ∂E/∂y
-                u = _full(parts.dE_da(o, y, target), o)
+                u = dE_da(o, y, target)
                 e = y * (u - (u * y).sum(axis=1, keepdims=True))
             Ss.append(s), Hs.append(h), Os.append(o), Ys.append(y), errors.append(e)
         grads = {k: np.zeros_like(P[k]) for k in P if k in GROUPS}
@@ -112,10 +152,10 @@ class RNNVectorized:
 
     __call__ = run
 
-    def _output(self, o):
-        f_out = self.parts.f[1]
+    @staticmethod
+    def _output(o, f_out):
         if f_out is not None:
-            return _full(f_out(o), o), 0.0
+            return f_out(o), 0.0
         shifted = o - o.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)

@@ -22,6 +22,7 @@ from . import _circuit_reference as reference
 from ._circuit import Circuit
 from ._circuit_derive import MAX_EXPANDED_NODES, derive_graph
 from ._errors import SpecError, ValuesError
+from ._numpy_code import dtype_of
 from ._program import printed_formulas, program
 from ._tally import Kernel, Report, run
 from ._views import number
@@ -32,7 +33,8 @@ _VALUE = sympy.Symbol("[value]")
 class GraphFunction:
     """``f(params, X=None, T=None) -> (value, grads)``: the output and its gradient by every leaf,
     vectorised over arrays of leaf values; ``params`` and ``grads`` are dicts keyed by leaf names
-    (``f.shapes`` gives each one's shape, () for a number).  X and T are not used by a graph."""
+    (``f.shapes`` gives each one's shape, () for a number; arrays of one shape, or shapes that
+    broadcast, go too).  float32 values give float32 results.  X and T are not used by a graph."""
 
     def __init__(self, net: Circuit, d=None):
         if net.generic:
@@ -50,11 +52,21 @@ class GraphFunction:
         if not isinstance(params, dict):
             raise ValuesError(f"give the leaves' values as a dict, e.g. {{{', '.join(repr(k) + ': 1.0' for k in self.leaves)}}}")
         _same_names(params, self.leaves)
-        values = {k: np.asarray(v, dtype=float) for k, v in params.items()}
-        shape = np.broadcast_shapes(*(np.shape(v) for v in values.values()))
+        values = {k: np.asarray(v) for k, v in params.items()}
+        dt = dtype_of(values.values())                  # float32 in, float32 out; integers as float64
+        values = {k: v.astype(dt, copy=False) for k, v in values.items()}
+        try:
+            shape = np.broadcast_shapes(*(v.shape for v in values.values()))
+        except ValueError:
+            given = ", ".join(f"{k} {v.shape}" for k, v in values.items())
+            raise ValuesError(f"the leaves' arrays must have one shape, or shapes that broadcast to one (a "
+                              f"number, shape (), goes with any): {given}") from None
         with np.errstate(all="ignore"):
             out = self._run(values)
-        return np.broadcast_to(out.pop("[value]"), shape), {k: np.broadcast_to(out[k], shape) for k in self.leaves}
+
+        def full(value):
+            return np.broadcast_to(np.asarray(value, dtype=dt), shape)
+        return full(out.pop("[value]")), {k: full(out[k]) for k in self.leaves}
 
     def loss(self, params: dict, X=None, T=None):
         return self(params)[0]

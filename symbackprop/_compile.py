@@ -1,8 +1,11 @@
 """Compiled gradients of a dense stack: per-layer matrix code.
 
-The elementwise parts (f, f', ∂E/∂z at the outputs, the loss term) are lambdified
-from the derivation; building it refuses what NumPy cannot evaluate (the generic g).
-The printed formulas, compiled as they are, are in ``_program.py``.
+The elementwise parts (f, f', ∂E/∂z at the outputs, the loss term) come from the
+derivation as SymPy expressions; building it refuses what NumPy cannot evaluate (the
+generic g).  They are printed once into straight-line code: NumPy matrix code per dtype
+(``_fused.py``) and, for small networks at batch 1, scalar code (``_scalar.py``).  float32
+arrays give float32 results; float64, integers and lists give float64.  The printed
+formulas, compiled as they are, are in ``_program.py``.
 
 >>> import numpy as np
 >>> from symbackprop._spec import from_spec
@@ -20,9 +23,12 @@ from sympy.codegen.numpy_nodes import logaddexp
 from . import _names as names
 from ._activations import Activation
 from ._derivation import Derivation
+from . import _fused as fused
 from ._errors import CompileError, ValuesError
+from ._numpy_code import F32, F64, dtype_of
 from ._program import _print_numpy
 from ._network import Network
+from ._scalar import scalar_kernel
 
 
 def _check_evaluable(net: Network) -> None:
@@ -39,7 +45,9 @@ _Z, _A, _T, _LA = sympy.symbols("z a t la", real=True)
 def _elementwise(expr, *args):
     """lambdify an elementwise expression of z, a, t, refusing what NumPy cannot do."""
     _print_numpy(expr)                           # fails now, naming the function
-    return sympy.lambdify(args, expr, modules="numpy")
+    fn = sympy.lambdify(args, expr, modules="numpy")
+    fn.expr, fn.args = expr, args                # printed again, per dtype, by _fused.py and _scalar.py
+    return fn
 
 
 def _node_one(net: Network, expr):
@@ -53,7 +61,12 @@ def _node_one(net: Network, expr):
 
 
 class Vectorized:
-    """f(W, b, X, T) -> (E, dW, db): matrix products per layer, elementwise parts from SymPy."""
+    """f(W, b, X, T) -> (E, dW, db): matrix products per layer, elementwise parts from SymPy.
+
+    Also f(params, X, T) -> (E, grads) with dicts keyed by ``f.shapes``.  E and the gradients
+    have the arrays' dtype (``_numpy_code.dtype_of``: float32 when they are float32); a wrong shape
+    is a ValuesError (a ValueError) naming the array and the shape the network needs.
+    """
 
     def __init__(self, d: Derivation, reduction: str = "sum"):
         net = d.network
@@ -86,6 +99,7 @@ class Vectorized:
         dE_da = sympy.diff(net.loss.term(names.asym(1, L), names.target(1)), names.asym(1, L))
         self.dE_da = _elementwise(_node_one(net, dE_da), _Z, _A, _T)
         self.loss_term = self._stable_loss(out, net)
+        self._compiled()
 
     @staticmethod
     def _stable_loss(out: Activation, net: Network):
@@ -118,68 +132,61 @@ class Vectorized:
                 raise ValuesError(f"W[{k}] has shape {shape}; the network needs {net.layers[k - 1:k + 1]}")
         return W
 
-    def _penalty(self, W) -> tuple:
-        """(R, [∂R/∂W per layer]) for the network's own weights: λ/2·Σw² (l2), λ·Σ|w| (l1)."""
-        tied = dict(self.network.ties)
-        R, dR = 0.0, [None if k + 1 in tied else np.zeros_like(M) for k, M in enumerate(W)]
-        for kind, lam in self.network.penalty:
-            for k, M in enumerate(W):
-                if k + 1 not in tied:
-                    R += lam / 2 * np.sum(M * M) if kind == "l2" else lam * np.sum(np.abs(M))
-                    dR[k] += lam * M if kind == "l2" else lam * np.sign(M)
-        return R, dR
+    def _compiled(self) -> None:
+        """The generated code (``_fused.py``, ``_scalar.py``): the float64 and float32 kernels, the
+        scalar code for one sample, and the entry that runs them on arrays already right."""
+        self._kernels: dict = {}
+        self._scalar = {mode: scalar_kernel(self, mode) for mode in ("grad", "loss")}
+        kernels = {dt: self._kernel(dt, "grad") for dt in (F64, F32)}
+        self._entry = fused.entry(self, kernels, self._scalar["grad"])
 
-    def loss(self, W, b, X, T) -> float:
+    def _kernel(self, dt, mode: str):
+        """The generated NumPy function for dtype ``dt`` and ``mode`` (grad, loss, details), made once."""
+        if (dt, mode) not in self._kernels:
+            self._kernels[dt, mode] = fused.kernel(self, dt, mode)
+        return self._kernels[dt, mode]
+
+    def _arrays(self, W, b, X, T) -> tuple:
+        """The kernels' arguments W[1] …, b[2] …, X, T as arrays of one dtype (``_numpy_code.dtype_of``),
+        every shape checked: a ValuesError names the array and the shape the network needs."""
+        net = self.network
+        W = _as_list(W)
+        b = _as_list(b) if b is not None else None
+        X, T = np.asarray(X), np.asarray(T)
+        dt = dtype_of([*W, *(b or []), X, T])
+        W = self._weights([None if m is None else m.astype(dt, copy=False) for m in W])
+        if (b is None) == net.bias:
+            raise ValueError("give b (one vector per layer after the inputs) exactly when the network has biases")
+        if b is not None:
+            if len(b) != net.depth - 1:
+                raise ValuesError(f"give {net.depth - 1} bias vectors b[2] … b[{net.depth}], not {len(b)}")
+            for k, v in enumerate(b, start=2):
+                if v is None or v.shape != (net.layers[k - 1],):
+                    raise ValuesError(f"b[{k}] has shape {None if v is None else v.shape}; "
+                                      f"the network needs {(net.layers[k - 1],)}")
+            b = [v.astype(dt, copy=False) for v in b]
+        if X.ndim != 2 or X.shape[1] != net.layers[0]:
+            raise ValuesError(f"X has shape {X.shape}; the network needs (batch, {net.layers[0]})")
+        if T.shape != (len(X), net.layers[-1]):
+            raise ValuesError(f"T has shape {T.shape}; the network needs (batch, {net.layers[-1]}) "
+                              f"with the batch of X: {(len(X), net.layers[-1])}")
+        return [*W, *(b or []), X.astype(dt, copy=False), T.astype(dt, copy=False)], dt
+
+    def _one_sample(self, mode: str, args):
+        """The scalar code's result for one sample, or None (no scalar code, or an overflow there)."""
+        run = self._scalar[mode]
+        if run is None or len(args[-1]) != 1:
+            return None
+        try:
+            return run(*args)
+        except (ArithmeticError, ValueError):       # e^800, log 0: NumPy's inf and nan instead
+            return None
+
+    def loss(self, W, b, X, T):
         """E alone (summed, or the mean), as the finite differences need it."""
-        W = self._weights(W)
-        Z, A = self.forward(W, b, X)
-        z, a = Z[-1], A[-1]
-        la = 0.0
-        if self.f[-1] is None:
-            shifted = z - z.max(axis=1, keepdims=True)
-            la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        T = np.asarray(T, dtype=float)
-        total = np.broadcast_to(self.loss_term(z, a, T, la), z.shape).sum()
-        return (total / len(T) if self.reduction == "mean" else total) + self._penalty(W)[0]
-
-    def forward(self, W, b, X):
-        A, Z = [np.asarray(X, dtype=float)], [None]
-        skips = dict(self.network.skips)
-        for k, f in enumerate(self.f):
-            z = A[-1] @ W[k]
-            if b is not None:
-                z += b[k]
-            if k + 2 in skips:                              # z[k] adds a[s]
-                z += A[skips[k + 2] - 1]
-            Z.append(z)
-            if f is None:                                   # softmax, shifted by the max
-                e = np.exp(z - z.max(axis=1, keepdims=True))
-                e /= e.sum(axis=1, keepdims=True)
-                A.append(e)
-            else:
-                A.append(_full(f(z), z))
-        return Z, A
-
-    def _deltas(self, W, Z, A, T, la) -> list:
-        """δ of every layer from the outputs back (index k: layer k+1): δ = (δ' Wᵀ + δ of the skips) ⊙ f'."""
-        L = len(self.f)
-        z, a = Z[L], A[L]
-        if self.output_delta is not None:
-            delta = _full(self.output_delta(z, a, T), z)
-        else:                                               # softmax: Jacobian times ∂E/∂a
-            u = _full(self.dE_da(z, a, T), z)
-            delta = a * (u - (u * a).sum(axis=1, keepdims=True))
-        deltas = [None] * (L + 1)
-        deltas[L] = delta
-        skipped_to: dict = {}                               # s → the layers whose z adds a[s]
-        for above, s in self.network.skips:
-            skipped_to.setdefault(s, []).append(above)
-        for k in range(L - 1, 0, -1):
-            deltas[k] = deltas[k + 1] @ W[k].T
-            for above in skipped_to.get(k + 1, []):         # ∂E/∂a[s] also takes δ[k] through the skip
-                deltas[k] += deltas[above - 1]
-            deltas[k] *= self.fprime[k - 1](A[k] if self.prime_of_output[k - 1] else Z[k])  # δ = (δ' Wᵀ) ⊙ f'
-        return deltas
+        args, dt = self._arrays(W, b, X, T)
+        E = self._one_sample("loss", args)
+        return E if E is not None else self._kernel(dt, "loss")(*args)
 
     @property
     def shapes(self) -> dict:
@@ -211,55 +218,27 @@ class Vectorized:
     def __call__(self, W, b, X=None, T=None, details: bool = False):
         if isinstance(W, dict) and all(isinstance(k, str) for k in W):
             return self._call_dict(W, b, X)          # f(params, X, T)
-        W = self._weights(W)
-        b = _as_list(b) if b is not None else None
-        if (b is None) == self.network.bias:
-            raise ValueError("give b (one vector per layer after the inputs) exactly when the network has biases")
-        T = np.asarray(T, dtype=float)
-        Z, A = self.forward(W, b, X)
-        L = len(self.f)
-        z, a = Z[L], A[L]
-        la = 0.0
-        if self.f[-1] is None:
-            shifted = z - z.max(axis=1, keepdims=True)
-            la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        per_sample = _full(self.loss_term(z, a, T, la), z).sum(axis=1)
-        deltas = self._deltas(W, Z, A, T, la)
-        if len(T) == 1:     # one sample: ∂E/∂W = aᵀδ is an outer product, cheaper broadcast than matmul
-            dW = [np.multiply(A[k].T, deltas[k + 1]) for k in range(L)]
-        else:
-            dW = [A[k].T @ deltas[k + 1] for k in range(L)]
-        db = [deltas[k + 1].sum(axis=0) for k in range(L)] if b is not None else None
-        E_total = per_sample.sum()
-        if self.reduction == "mean":
-            n = len(T)
-            E_total /= n
-            dW = [m / n for m in dW]
-            db = [v / n for v in db] if db is not None else None
-        if not self.network.plain:
-            for k, m in self.network.ties:                  # a tied layer's gradient joins W[m]'s
-                dW[m - 1] = dW[m - 1] + dW[k - 1].T
-                dW[k - 1] = None
-            R, dR = self._penalty(W)
-            E_total += R
-            dW = [M if M is None else M + dR[k] for k, M in enumerate(dW)]
-        if details:
-            return E_total, dW, db, {"Z": Z, "A": A, "delta": deltas, "E": per_sample}
-        return E_total, dW, db
+        if not details and self._entry is not None:
+            out = self._entry(W, b, X, T)            # arrays already right: no conversion, no copy
+            if out is not None:
+                return out
+        args, dt = self._arrays(W, b, X, T)
+        out = None if details else self._one_sample("grad", args)
+        return out if out is not None else self._kernel(dt, "details" if details else "grad")(*args)
 
 
 def _full(value, like):
-    """An elementwise result as an array of ``like``'s shape (constants come back as scalars)."""
-    if isinstance(value, np.ndarray) and value.shape == like.shape:
+    """An elementwise result as an array of ``like``'s shape and dtype (constants come back as scalars)."""
+    if isinstance(value, np.ndarray) and value.shape == like.shape and value.dtype == like.dtype:
         return value
-    return np.broadcast_to(np.asarray(value, dtype=float), like.shape)
+    return np.broadcast_to(np.asarray(value, dtype=like.dtype), like.shape)
 
 
 def _as_list(M):
-    """W as a list indexed from 0 (layer 1 first); a dict {1: …, 2: …} is accepted too."""
+    """W as a list of arrays indexed from 0 (layer 1 first); a dict {1: …, 2: …} is accepted too."""
     if isinstance(M, dict):
         M = [M[k] for k in sorted(M)]
-    return [None if m is None else np.asarray(m, dtype=float) for m in M]
+    return [None if m is None else np.asarray(m) for m in M]
 
 
 def proxy(net: Network) -> Network:

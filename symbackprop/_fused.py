@@ -1,0 +1,203 @@
+"""Dense gradients as NumPy code generated once: one straight-line function per network, dtype and use.
+
+``Vectorized`` (``_compile.py``) holds the elementwise parts (f, f', the output δ, the loss
+term) as SymPy expressions of a generic z, a, t and la (the log-softmax).  Here they are
+printed (``_numpy_code.py``) into the layer loop, unrolled: matrix products, the elementwise
+code inlined, no per-call dispatch; and ``entry`` checks a call's arrays with one comparison
+each before it runs a kernel.
+
+>>> import numpy as np
+>>> from symbackprop._spec import from_spec
+>>> from symbackprop._compile import vectorized
+>>> source = kernel(vectorized(from_spec("2-1", activation="sigmoid")), np.float32, "loss").source
+>>> print(source.splitlines()[2])
+    a2 = numpy.asarray((1.0/(1.0 + numpy.exp(numpy.minimum(-(z2), 87.0)))), numpy.float32)
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+
+from ._numpy_code import code_of, define
+
+
+class _Lines:
+    """The kernel's lines, and the elementwise parts printed into them."""
+
+    def __init__(self, dtype):
+        self.dtype, self.lines = np.dtype(dtype), []
+
+    def __call__(self, line: str):
+        self.lines.append("    " + line)
+
+    def value(self, expr, idents: dict, like: str) -> str:
+        """An elementwise expression as an array of the dtype, ``like``'s shape when it is a constant."""
+        code = code_of(expr, idents, self.dtype)
+        if not expr.free_symbols:
+            return f"numpy.full({like}.shape, {code}, numpy.{self.dtype.name})"
+        return f"numpy.asarray({code}, numpy.{self.dtype.name})"
+
+
+def kernel(v, dtype, mode: str = "grad"):
+    """The generated function ``(W1, …, b2, …, X, T)`` for ``v`` (a Vectorized), checked arrays of ``dtype``.
+
+    mode "grad" returns (E, dW, db); "loss" returns E; "details" returns (E, dW, db, info) with
+    info = {"Z", "A", "delta", "E" per sample} as lists indexed like the layers (index 0: the inputs).
+    A tied layer's weights come in as the shared matrix transposed; its gradient is None.
+    """
+    net, dt = v.network, np.dtype(dtype)
+    L = net.depth
+    args = [f"W{k}" for k in range(1, L)] + ([f"b{k}" for k in range(2, L + 1)] if net.bias else []) + ["X", "T"]
+    emit = _Lines(dt)
+    if v.reduction == "mean" or mode == "details":
+        emit("n = X.shape[0]")
+    skips = dict(net.skips)
+    a = {1: "X"}
+    for k in range(2, L + 1):
+        emit(f"z{k} = numpy.dot({a[k - 1]}, W{k - 1})")
+        if net.bias:
+            emit(f"z{k} += b{k}")
+        if k in skips:                                          # z[k] adds a[s]
+            emit(f"z{k} += {a[skips[k]]}")
+        a[k] = f"a{k}"
+        if v.f[k - 2] is None:                                  # softmax, shifted by the max
+            emit(f"s{k} = z{k} - z{k}.max(axis=1, keepdims=True)")
+            emit(f"e{k} = numpy.exp(s{k})")
+            emit(f"q{k} = e{k}.sum(axis=1, keepdims=True)")
+            emit(f"a{k} = e{k} / q{k}")
+        else:
+            f = v.f[k - 2]
+            emit(f"a{k} = {emit.value(f.expr, {f.args[0]: f'z{k}'}, f'z{k}')}")
+    _output_stage(v, emit, L, mode)
+    if mode != "loss":
+        _backward(v, emit, L)
+    _reduce_and_penalise(v, emit, L, mode)
+    emit(f"E = numpy.{dt.name}(E)")
+    if mode == "loss":
+        emit("return E")
+    else:
+        dW = "[" + ", ".join("None" if k in dict(net.ties) else f"dW{k}" for k in range(1, L)) + "]"
+        db = "[" + ", ".join(f"db{k}" for k in range(2, L + 1)) + "]" if net.bias else "None"
+        if mode == "details":
+            info = (f'{{"Z": [None, {", ".join(f"z{k}" for k in range(2, L + 1))}], '
+                    f'"A": [{", ".join(a[k] for k in range(1, L + 1))}], '
+                    f'"delta": [None, {", ".join(f"d{k}" for k in range(2, L + 1))}], "E": per}}')
+            emit(f"return E, {dW}, {db}, {info}")
+        else:
+            emit(f"return E, {dW}, {db}")
+    return define("_kernel", [f"def _kernel({', '.join(args)}):", *emit.lines])
+
+
+def _output_stage(v, emit: _Lines, L: int, mode: str) -> None:
+    """E (and per sample, for details) and δ[L]: the loss term and the output δ share their
+    common subexpressions (a − t)."""
+    term = v.loss_term.expr
+    z, a, t, la = v.loss_term.args
+    idents = {z: f"z{L}", a: f"a{L}", t: "T", la: f"la{L}"}
+    if la in term.free_symbols:
+        emit(f"la{L} = s{L} - numpy.log(q{L})")                # log-softmax, from the shifted z
+    second = None
+    if mode != "loss":
+        part = v.output_delta if v.output_delta is not None else v.dE_da
+        second = part.expr.xreplace(dict(zip(part.args, (z, a, t))))
+    exprs = [term] if second is None else [term, second]
+    temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_c"))
+    for tmp, value in temps:
+        idents[tmp] = tmp.name
+        emit(f"{tmp.name} = {code_of(value, idents, emit.dtype)}")
+    loss = emit.value(reduced[0], idents, f"z{L}")
+    if mode == "details":
+        emit(f"per = {loss}.sum(axis=1)")
+        emit("E = per.sum()")
+    else:
+        emit(f"E = {loss}.sum()")
+    if second is None:
+        return
+    if v.output_delta is not None:
+        emit(f"d{L} = {emit.value(reduced[1], idents, f'z{L}')}")
+    else:                                                       # softmax: Jacobian times ∂E/∂a
+        emit(f"u = {emit.value(reduced[1], idents, f'z{L}')}")
+        emit(f"d{L} = a{L} * (u - (u * a{L}).sum(axis=1, keepdims=True))")
+
+
+def _backward(v, emit: _Lines, L: int) -> None:
+    """δ[k] = (δ[k+1] W[k]ᵀ + δ of the layers that add a[k]) ⊙ f'; ∂E/∂W[k] = a[k]ᵀ δ[k+1]."""
+    net = v.network
+    skipped_to: dict = {}
+    for above, s in net.skips:
+        skipped_to.setdefault(s, []).append(above)
+    for k in range(L - 1, 0, -1):
+        # dot, not @: at batch 1 this is an outer product, which matmul does 2-3× slower
+        emit(f"dW{k} = numpy.dot({'X' if k == 1 else f'a{k}'}.T, d{k + 1})")
+        if net.bias:
+            emit(f"db{k + 1} = d{k + 1}.sum(axis=0)")
+        if k == 1:
+            continue
+        emit(f"d{k} = d{k + 1} @ W{k}.T")                     # matmul: faster than dot with Wᵀ
+        for above in skipped_to.get(k, []):
+            emit(f"d{k} += d{above}")
+        fp = v.fprime[k - 2]
+        if not fp.expr.free_symbols:                            # a constant f' (linear: 1)
+            if fp.expr != 1:
+                emit(f"d{k} *= {code_of(fp.expr, {}, emit.dtype)}")
+            continue
+        arg = f"a{k}" if v.prime_of_output[k - 2] else f"z{k}"
+        emit(f"d{k} *= {code_of(fp.expr, {fp.args[0]: arg}, emit.dtype)}")   # δ = (δ' Wᵀ) ⊙ f'
+
+
+def _reduce_and_penalise(v, emit: _Lines, L: int, mode: str) -> None:
+    net, tied = v.network, dict(v.network.ties)
+    grads = mode != "loss"
+    if v.reduction == "mean":
+        emit("E = E / n")
+        if grads:
+            for k in range(1, L):
+                emit(f"dW{k} /= n")
+                if net.bias:
+                    emit(f"db{k + 1} /= n")
+    if grads:
+        for k, m in net.ties:                                   # a tied layer's gradient joins W[m]'s
+            emit(f"dW{m} = dW{m} + dW{k}.T")
+    for kind, lam in net.penalty:                               # λ/2·Σw² (l2), λ·Σ|w| (l1)
+        for k in range(1, L):
+            if k in tied:
+                continue
+            if kind == "l2":
+                emit(f"E = E + {lam / 2!r} * numpy.sum(W{k} * W{k})")
+                if grads:
+                    emit(f"dW{k} += {lam!r} * W{k}")
+            else:
+                emit(f"E = E + {lam!r} * numpy.sum(numpy.abs(W{k}))")
+                if grads:
+                    emit(f"dW{k} += {lam!r} * numpy.sign(W{k})")
+
+
+def entry(v, kernels: dict, scalar=None):
+    """``f(W, b, X, T)`` for arrays already right: ndarrays of one dtype with a kernel in ``kernels``
+    (dtype → function) and the network's shapes; the scalar code for one sample when there is one.
+    It returns None for anything else (lists, ints, mixed dtypes, wrong shapes), which the caller
+    converts and checks; so every check here is one comparison.  None for tied networks."""
+    net = v.network
+    if net.ties:
+        return None
+    L, n = net.depth, net.layers
+    W = [f"W{k}" for k in range(1, L)]
+    b = [f"b{k}" for k in range(2, L + 1)] if net.bias else []
+    checks = ["type(X) is ndarray", "type(T) is ndarray", "X.ndim == 2", f"X.shape[1] == {n[0]}",
+              f"T.shape == (X.shape[0], {n[-1]})", "T.dtype is dt"]
+    for k, name in enumerate(W, start=1):
+        checks += [f"type({name}) is ndarray", f"{name}.shape == {n[k - 1:k + 1]}", f"{name}.dtype is dt"]
+    for k, name in enumerate(b, start=2):
+        checks += [f"type({name}) is ndarray", f"{name}.shape == ({n[k - 1]},)", f"{name}.dtype is dt"]
+    arrays = ", ".join(W + b + ["X", "T"])
+    lines = ["def _entry(W, b, X, T):", "    try:", f"        {', '.join(W)}, = W",
+             f"        {', '.join(b)}, = b" if b else "        if b is not None:\n            return None",
+             "        dt = X.dtype", f"        ok = {' and '.join(checks)}",
+             "    except (TypeError, ValueError, AttributeError):", "        return None",
+             "    run = kernels.get(dt) if ok else None", "    if run is None:", "        return None"]
+    if scalar is not None:
+        lines += ["    if X.shape[0] == 1:", "        try:", f"            return scalar({arrays})",
+                  "        except (ArithmeticError, ValueError):      # e^800, log 0: NumPy's inf and nan",
+                  "            pass"]
+    lines.append(f"    return run({arrays})")
+    return define("_entry", lines, {"ndarray": np.ndarray, "kernels": kernels, "scalar": scalar})
