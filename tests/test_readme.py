@@ -70,7 +70,7 @@ def test_every_pasted_command_output_is_real(cli_run, monkeypatch):
 def test_readme_dict_form_example_runs(monkeypatch):
     monkeypatch.chdir(ROOT)
     first = README.split("Compiled gradients, for any size and batches of samples:\n\n```python\n", 1)[1]
-    second = README.split("its gradient is in the one it shares.\n\n```python\n", 1)[1]
+    second = README.split("naming the shape the network needs.\n\n```python\n", 1)[1]
     namespace = {}
     exec(first.split("```", 1)[0], namespace)    # the README's own examples, run as a user would
     exec(second.split("```", 1)[0], namespace)
