@@ -148,10 +148,12 @@ class ConvNet:
         return sum(_size(shape) for letter, _, shape in self.parameter_shapes() if letter != "b")
 
     def parameters(self):
-        """(letter, indices, layer) of every parameter, kernel by kernel and weight by weight, then biases."""
+        """Every parameter as its symbol, array by array as ``parameter_shapes`` lists them: each kernel
+        element kcduv[k], each weight wmj[k], each bias bj[k+1]."""
+        from ._conv_names import MapName
         for letter, k, shape in self.parameter_shapes():
             for idx in product(*[range(1, n + 1) for n in shape]):
-                yield letter, idx, k
+                yield MapName(letter, idx, k)
 
     def index_count(self, kind: str, layer) -> int | None:
         """How many indices a name of ``kind`` in ``layer`` takes in this network; None: no such name."""

@@ -127,11 +127,11 @@ def reading(net) -> Reading:
         kind, indices, layer = cn.read(text, net.index_count)
         return kind, cn.plain(kind, indices, layer), _inside(net, kind, indices, layer)
     functions = {**functions_for(net), "ismax": _ismax(net)}
-    letter, indices, layer = next(net.parameters())
+    example = next(net.parameters()).name
     first = next(k for k in range(2, net.depth + 1) if not isinstance(net.layer(k), Pool))
     delta = cn.plain("delta", (1,) * len(net.shape(first)), first)
     return Reading(target, ("k", "w", "b", "z", "a"), resolver(net), functions,
-                   f"dE/d{cn.plain(letter, indices, layer)} = …", "δcij[k]", delta, "z or a",
+                   f"dE/d{example} = …", "δcij[k]", delta, "z or a",
                    f"network {net.describe()}", lambda kind, n, layer: _size(net, kind, n, layer))
 
 

@@ -267,3 +267,15 @@ def test_eval_matches_a_hand_computation(tmp_path):
 def test_draw_is_the_maps(tmp_path):
     r = CliRunner().invoke(main, ["draw", "examples/conv-2x6x6.toml"])
     assert r.exit_code == 0 and r.output.startswith("\\begin{tikzpicture}") and "grid" in r.output
+
+
+def test_an_exercise_on_a_conv_net_has_the_tools_numbers(tmp_path):
+    spec = tmp_path / "net.toml"
+    spec.write_text('inputs = [1, 3, 3]\n[[layer]]\nkind = "conv"\nchannels = 1\nkernel = 2\nactivation = "relu"\n'
+                    '[[layer]]\nsize = 1\nactivation = "sigmoid"\n')
+    net = sb.network(str(spec))
+    assert [p.name for p in net.parameters()] == ["k1111[1]", "k1112[1]", "k1121[1]", "k1122[1]",
+                                                  "w11[2]", "w21[2]", "w31[2]", "w41[2]"]
+    r = CliRunner().invoke(main, ["exercise", str(spec), "--seed", "1", "--solution"])
+    assert r.exit_code == 0, r.output
+    assert "∂E/∂k1122[1] = " in r.output and "Weights K[1]:" in r.output
