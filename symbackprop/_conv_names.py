@@ -1,4 +1,4 @@
-"""Names of a convolutional network's quantities (DESIGN.md §1.4).
+"""Names of a convolutional network's quantities (the README's "Convolution and pooling" table).
 
 A feature map's entry carries its channel and position: ``z123[2]`` is channel 1, row 2,
 column 3 of layer 2 (``x123`` of the inputs); a kernel element ``kcduv[k]`` takes output
