@@ -132,14 +132,18 @@ def _build(v, mode: str):
             for j in range(1, n[k - 1] + 1):
                 emit(f"a{k}_{j} = {template.fill(f'z{k}_{j}')}")
     _output(v, emit, L, n[-1], mode)
+    # a product or sum may overflow to inf without an exception (e^704·e^704): leave it to NumPy then
     if mode == "loss":
+        emit("if not math.isfinite(E): raise OverflowError('E overflowed')")
         emit("return dt.type(E)")
     else:
         _backward(v, emit, L, n)
         grads = [f"a{k}_{i}*d{k + 1}_{j}" for k in range(1, L) for i in range(1, n[k - 1] + 1)
                  for j in range(1, n[k] + 1)]
         grads += [f"d{k}_{j}" for k in range(2, L + 1) for j in range(1, n[k - 1] + 1)] if net.bias else []
-        emit(f"g = numpy.array([{', '.join(grads)}], dt)")
+        emit(f"gl = [{', '.join(grads)}]")
+        emit("if not math.isfinite(E + sum(gl)): raise OverflowError('a gradient overflowed')")
+        emit("g = numpy.array(gl, dt)")
         at, dW, db = 0, [], []
         for k in range(1, L):
             dW.append(f"g[{at}:{at + n[k - 1] * n[k]}].reshape({n[k - 1]}, {n[k]})")
