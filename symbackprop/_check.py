@@ -66,7 +66,9 @@ def random_point(net: Network, rng, batch: int = 1):
 def random_targets(loss, out: str, rng, shape: tuple, n: int):
     """Targets valid for the loss: one-hot for softmax cross-entropy, a distribution for softmax KL,
     in (0, 1) for log losses and (0, 1) outputs, else in (−1, 1); ``shape`` (batch[, steps]) then
-    ``n`` outputs."""
+    ``n`` outputs; ±1 for a loss of sign targets (hinge)."""
+    if loss.targets == "sign":
+        return rng.choice([-1.0, 1.0], size=(*shape, n))
     if out == "softmax" and loss.name == "cross_entropy":
         return np.eye(n)[rng.integers(0, n, size=shape)]
     if out == "softmax" and loss.targets == "distribution":

@@ -27,6 +27,7 @@ import numpy as np
 from . import _views as views
 from ._errors import LimitError, SpecError, SymbackpropError
 from ._kinds import kind_of
+from ._losses import LOSSES
 from ._printing import plain
 from ._program import numpy_function
 
@@ -141,7 +142,7 @@ def _draw(rng, low: float, high: float) -> float:
 
 def random_values(d, parameters, loss: str, rng) -> dict:
     """Inputs, then targets, then every parameter, each rounded to two decimals; targets one-hot for
-    cross-entropy (per time step in a recurrent network), in (0, 1) otherwise; hj<0> = 0."""
+    cross-entropy (per time step in a recurrent network), ±1 for hinge, in (0, 1) otherwise; hj<0> = 0."""
     base = [s.name for s in d.base_symbols()]
     inputs = [n for n in base if n.startswith("x")]
     targets = [n for n in base if n.startswith("t")]
@@ -153,6 +154,8 @@ def random_values(d, parameters, loss: str, rng) -> dict:
         for group in groups.values():
             hot = int(rng.integers(len(group)))
             values.update({n: float(j == hot) for j, n in enumerate(group)})
+    elif LOSSES[loss].targets == "sign":                # hinge: a class, +1 or −1
+        values.update({n: float(rng.choice([-1.0, 1.0])) for n in targets})
     else:
         values.update({n: _draw(rng, 0.01, 0.99) for n in targets})
     values.update({n: _draw(rng, -1.0, 1.0) for n in parameters})

@@ -365,3 +365,22 @@ def test_recurrent_networks_take_them(loss):
 def test_graphs_do_not_take_the_loss_functions():
     with pytest.raises(SpecError, match="unknown function 'huber'"):
         sb.graph("f = huber(x - y)")
+
+
+def test_hinge_targets_are_classes_in_check_and_in_exercises():
+    """check and exercises draw the hinge loss's targets as +1 or −1, the classes it is defined for."""
+    from symbackprop._check import random_targets
+    from symbackprop._losses import LOSSES
+    rng = np.random.default_rng(0)
+    t = random_targets(LOSSES["hinge"], "linear", rng, (50,), 1)
+    assert set(np.unique(t)) == {-1.0, 1.0}
+    net = sb.network("2-2-1", activation="tanh,linear", loss="hinge")
+    assert sb.check(net, samples=3, seed=4)
+    from click.testing import CliRunner
+    from symbackprop.cli import cli
+    for seed in range(1, 6):
+        r = CliRunner().invoke(cli, ["exercise", "2-2-1", "--activation", "tanh,linear", "--loss", "hinge",
+                                     "--seed", str(seed)])
+        assert r.exit_code == 0, r.output
+        line = next(part for part in r.output.splitlines() if part.startswith("Targets:"))
+        assert line.split("=")[1].strip() in ("1", "1.00", "−1", "−1.00", "-1", "-1.00"), line
