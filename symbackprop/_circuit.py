@@ -132,7 +132,13 @@ def tree(expr: sympy.Expr):
 @dataclass(frozen=True)
 class Circuit:
     """Named equations ``node = expr`` in evaluation order, the output last; the leaves are the names
-    no equation defines.  ``staged``: one equation the tool cut into gates (f1, f2, …)."""
+    no equation defines.  ``staged``: one equation the tool cut into gates (f1, f2, …).
+
+    >>> import symbackprop as sb
+    >>> g = sb.graph("q = x + y; f = q*z")
+    >>> [str(n) for n, _ in g.equations], [str(s) for s in g.leaves]
+    (['q', 'f'], ['x', 'y', 'z'])
+    """
 
     equations: tuple            # ((node symbol, expr), …)
     leaves: tuple               # leaf symbols, in the order they first appear

@@ -81,7 +81,13 @@ def _dims(t: tuple) -> str:
 
 @dataclass(frozen=True)
 class ConvNet:
-    """Input maps, a tuple of layers (Conv, Pool, Dense; the last Dense) and the loss."""
+    """Input maps, a tuple of layers (Conv, Pool, Dense; the last Dense) and the loss.
+
+    >>> import symbackprop as sb
+    >>> net = sb.network("examples/conv-1x4x4.toml")
+    >>> net.shape(2), net.n_parameters, next(net.parameters())
+    ((1, 3, 3), 13, k1111[1])
+    """
 
     inputs: tuple
     layers: tuple

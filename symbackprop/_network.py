@@ -70,7 +70,13 @@ def check_outputs(loss: Loss, out: Activation, outputs: int, bias, hint: str) ->
 
 @dataclass(frozen=True)
 class Network:
-    """A feedforward network; ``activations[k-2]`` is the activation of layer k."""
+    """A feedforward network; ``activations[k-2]`` is the activation of layer k.
+
+    >>> import symbackprop as sb
+    >>> net = sb.network("2-3-1", activation="sigmoid")
+    >>> net.depth, net.n_weights, net.activation(3).name
+    (3, 9, 'sigmoid')
+    """
 
     layers: tuple[int, ...]
     activations: tuple[Activation, ...]

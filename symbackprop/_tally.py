@@ -44,6 +44,16 @@ class Row:
 
 @dataclass(frozen=True)
 class Report:
+    """What ``check`` found: a row for each pair of computations compared (printed formulas, compiled
+    code, the NumPy reference, finite differences) and each group of parameters, with the worst
+    errors over every point; truthy when every row agrees.
+
+    >>> import symbackprop as sb
+    >>> r = sb.check("2-2-1", activation="sigmoid", samples=2)
+    >>> bool(r), r.failures
+    (True, ())
+    """
+
     network: object                    # the network checked (any kind)
     samples: int
     rows: tuple[Row, ...]
