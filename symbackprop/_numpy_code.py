@@ -17,6 +17,7 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 
 from ._errors import CompileError
+from ._program import checked_print
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 #: the largest argument exp is given, by dtype (e^cap finite, 1/(1 + e^cap) above the smallest normal
@@ -82,15 +83,7 @@ class Printer(NumPyPrinter):
 
 def code_of(expr, idents: dict, dtype) -> str:
     """``expr`` as NumPy code for ``dtype``; CompileError for what NumPy cannot evaluate."""
-    printer = Printer(idents, dtype)
-    try:
-        code = printer.doprint(expr)
-    except TypeError as err:
-        raise CompileError(f"cannot compile {expr}: {err}") from None
-    if printer._not_supported:
-        bad = ", ".join(sorted({type(e).__name__ for e in printer._not_supported}))
-        raise CompileError(f"NumPy cannot evaluate {bad} (in {expr})")
-    return code
+    return checked_print(Printer(idents, dtype), expr)
 
 
 def define(name: str, lines: list, namespace: dict | None = None):

@@ -16,7 +16,11 @@ from ._graph import E
 
 
 def _print_numpy(expr: sympy.Expr) -> str:
-    printer = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+    return checked_print(NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False}), expr)
+
+
+def checked_print(printer, expr: sympy.Expr) -> str:
+    """``expr`` as ``printer`` writes it; CompileError for what NumPy cannot evaluate."""
     try:
         code = printer.doprint(expr)
     except TypeError as err:

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+import sympy
 from hypothesis import HealthCheck, settings
 
 from symbackprop._activations import ACTIVATIONS
@@ -37,3 +38,30 @@ def cli_run():
     def run(*args, **kw):
         return CliRunner().invoke(cli, list(args), **kw)
     return run
+
+
+_LAMBDAS: dict = {}
+
+
+def value_at(expr, env: dict) -> float:
+    """expr at env (symbol → float), by lambdify with the symbols renamed to plain identifiers."""
+    if expr.is_Number:
+        return float(expr)
+    found = _LAMBDAS.get(expr)
+    if found is None:
+        syms = sorted(expr.free_symbols, key=lambda s: s.name)
+        plain = [sympy.Symbol(f"v{k}", real=True) for k in range(len(syms))]
+        found = _LAMBDAS[expr] = (syms, sympy.lambdify(plain, expr.xreplace(dict(zip(syms, plain))), "numpy"))
+    syms, f = found
+    return float(f(*[env[s] for s in syms]))
+
+
+def swept_values(model, sw, env: dict) -> dict:
+    """env (the leaves' numbers) with every node's value and every named δ added, from the model's
+    equations and the sweep's adjoints, in the sweep's own order."""
+    for eq in model.equations:
+        env[eq.node] = value_at(eq.expr, env)
+    for eq in reversed(model.equations[:-1]):
+        if eq.delta is not None:
+            env[eq.delta] = value_at(sw.adjoint[eq.node], env)
+    return env

@@ -15,34 +15,17 @@ from symbackprop import _gated_reference
 from symbackprop._gated_reference import bptt, from_plain, plain_names, shapes
 from symbackprop._graph import E, sweep
 
+from .conftest import swept_values, value_at
+
 SMOOTH = [("linear", "mse"), ("tanh", "mse"), ("sigmoid", "mse"), ("sigmoid", "bce"),
           ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy")]
-_LAMBDAS: dict = {}
-
-
-# ---------------------------------------------------------------- numbers from the graph
-def _value(expr, env):
-    """expr at env (symbol → float), by lambdify with the symbols renamed to plain identifiers."""
-    if expr.is_Number:
-        return float(expr)
-    found = _LAMBDAS.get(expr)
-    if found is None:
-        syms = sorted(expr.free_symbols, key=lambda s: s.name)
-        plain = [sympy.Symbol(f"v{k}", real=True) for k in range(len(syms))]
-        found = _LAMBDAS[expr] = (syms, sympy.lambdify(plain, expr.xreplace(dict(zip(syms, plain))), "numpy"))
-    syms, f = found
-    return float(f(*[env[s] for s in syms]))
 
 
 def numeric_sweep(model, sw, values: dict):
     """(E, gradient by plain name, every node's value and δ by plain name) at the leaves' values."""
     env = {s: float(v) for s, v in values.items()}
-    for eq in model.equations:
-        env[eq.node] = _value(eq.expr, env)
-    for eq in reversed(model.equations[:-1]):
-        if eq.delta is not None:
-            env[eq.delta] = _value(sw.adjoint[eq.node], env)
-    gradient = {p.name: _value(sw.gradient[p], env) for p in model.parameters}
+    swept_values(model, sw, env)
+    gradient = {p.name: value_at(sw.gradient[p], env) for p in model.parameters}
     return env[E], gradient, {s.name: v for s, v in env.items()}
 
 

@@ -11,22 +11,10 @@ from symbackprop._norm import (EPSILON, build, check_at_points, epsilon, input_g
 from symbackprop import _norm_reference
 from symbackprop._norm_reference import compact_backward, dense_norm_mse, forward, staged_backward
 
-_LAMBDAS: dict = {}
+from .conftest import swept_values, value_at
+
 KINDS = ("batchnorm", "layernorm")
 
-
-# ---------------------------------------------------------------- numbers from the graph
-def _value(expr, env):
-    """expr at env (symbol → float), by lambdify with the symbols renamed to plain identifiers."""
-    if expr.is_Number:
-        return float(expr)
-    found = _LAMBDAS.get(expr)
-    if found is None:
-        syms = sorted(expr.free_symbols, key=lambda s: s.name)
-        plain = [sympy.Symbol(f"v{k}", real=True) for k in range(len(syms))]
-        found = _LAMBDAS[expr] = (syms, sympy.lambdify(plain, expr.xreplace(dict(zip(syms, plain))), "numpy"))
-    syms, f = found
-    return float(f(*[env[s] for s in syms]))
 
 
 def numeric_sweep(norm, values: dict):
@@ -35,13 +23,9 @@ def numeric_sweep(norm, values: dict):
     sw = sweep(model)
     env = {s: float(v) for s, v in values.items()}
     env[epsilon] = EPSILON
-    for eq in model.equations:
-        env[eq.node] = _value(eq.expr, env)
-    for eq in reversed(model.equations[:-1]):
-        if eq.delta is not None:
-            env[eq.delta] = _value(sw.adjoint[eq.node], env)
-    gradient = {p: _value(sw.gradient[p], env) for p in model.parameters}
-    dx = {c: _value(v, env) for c, v in input_gradient(norm, sw).items()}
+    swept_values(model, sw, env)
+    gradient = {p: value_at(sw.gradient[p], env) for p in model.parameters}
+    dx = {c: value_at(v, env) for c, v in input_gradient(norm, sw).items()}
     return env[E], gradient, dx
 
 
