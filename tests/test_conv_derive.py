@@ -279,3 +279,17 @@ def test_an_exercise_on_a_conv_net_has_the_tools_numbers(tmp_path):
     r = CliRunner().invoke(main, ["exercise", str(spec), "--seed", "1", "--solution"])
     assert r.exit_code == 0, r.output
     assert "∂E/∂k1122[1] = " in r.output and "Weights K[1]:" in r.output
+
+
+def test_the_printed_index_rules_are_the_index_arithmetic():
+    """The general forms print s(i − 1) + u − p and (p + pad − u)/s + 1 as simplified text; read back,
+    each equals the arithmetic written here (and the forms' check uses its own)."""
+    from sympy.parsing.sympy_parser import implicit_multiplication, parse_expr, standard_transformations
+    from symbackprop._conv_patterns import reached, reads
+    i, u, x = sympy.symbols("i u x")
+    read = lambda text: parse_expr(text, transformations=standard_transformations + (implicit_multiplication,),
+                                   local_dict={"i": i, "u": u, "x": x})          # noqa: E731 (our own text)
+    for s in (1, 2, 3):
+        for pad in (0, 1, 2):
+            assert sympy.expand(read(reads("i", "u", s, pad)) - (s * (i - 1) + u - pad)) == 0, (s, pad)
+            assert sympy.simplify(read(reached("x", "u", s, pad)) - ((x + pad - u) / s + 1)) == 0, (s, pad)
