@@ -72,14 +72,33 @@ def _pairs(mapping, what: str) -> list:
         raise SpecError(f"{what} must be a dict, e.g. skips={{3: 1}}, ties={{2: 1}}, penalty={{'l2': 0.01}}") from None
 
 
-def rnn(inputs, hidden, outputs, steps, *, activation="g", output_activation="linear", loss="mse",
-        bias=False) -> RNN:
-    """A simple recurrent network unrolled over ``steps`` (a spec file with kind = "rnn" gives the same).
+def rnn(inputs, hidden, outputs, steps, *, activation=None, output_activation="linear", loss="mse",
+        bias=False, cell="elman", output="dense"):
+    """A recurrent network unrolled over ``steps`` (a spec file with kind = "rnn" gives the same).
+
+    Args:
+        cell: "elman" (the simple RNN, h = g(s)), "lstm" or "gru".
+        activation: the hidden activation g (default: the generic g), or for gated cells the
+            cell activation φ (default tanh).
+        output: gated cells: "dense" (an output layer V, c) or "hidden" (the loss reads h;
+            outputs may then be None).
+
+    Returns:
+        An RNN, or for "lstm"/"gru" a GatedRNN.
 
     >>> rnn(2, 3, 1, 4, activation="tanh").describe()
     'RNN 2-3-1, T = 4, tanh hidden, linear outputs, mse, no biases'
+    >>> rnn(2, 1, None, 2, cell="lstm", output="hidden").describe()
+    'LSTM 2-1, T = 2, tanh cell, loss on h, mse, no biases'
     """
-    return RNN.build(inputs, hidden, outputs, steps, activation, output_activation, loss, bias)
+    if cell != "elman":
+        from ._gated import GatedRNN
+        return GatedRNN.build(cell, inputs, hidden, outputs, steps, activation or "tanh", output_activation, loss,
+                              bias, output)
+    if output != "dense":
+        raise SpecError(f"output = {output!r} is for gated cells (cell=\"lstm\" or \"gru\"); the simple RNN has a "
+                        "dense output layer")
+    return RNN.build(inputs, hidden, outputs, steps, activation or "g", output_activation, loss, bias)
 
 
 def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None,

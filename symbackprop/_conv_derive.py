@@ -25,7 +25,7 @@ import sympy
 from . import _conv_names as cn
 from ._conv import Conv, ConvNet, Dense, Pool
 from ._conv_build import build, entry, target
-from ._display import Displays
+from ._display import Displays, SweptNames
 from ._errors import LimitError
 from ._graph import E, Sweep, collector_paused, sweep
 from ._steps import Output, Shortcuts, output_step
@@ -44,7 +44,7 @@ class ParameterStep:
 
 
 @dataclass(frozen=True, repr=False)
-class ConvDerivation(Displays):
+class ConvDerivation(Displays, SweptNames):
     """A ConvNet's backprop; every dict is keyed by plain names.
 
     Made by ``symbackprop.derive`` of a spec with conv or pool layers (DESIGN.md §5.2).
@@ -73,24 +73,6 @@ class ConvDerivation(Displays):
     def name_of(self, text: str) -> str:
         """The plain name of a typed name of this network; NotationError saying how to write it."""
         return self.network.name_of(text)
-
-    def gradient(self, name: str) -> sympy.Expr:
-        key = self.name_of(name)
-        if key not in self.gradients:
-            raise KeyError(f"{name} is not a parameter of the {self.network.describe()}")
-        return self.gradients[key]
-
-    def parameter(self, name: str):
-        return self.symbols[self.name_of(name)]
-
-    @cached_property
-    def symbols(self) -> dict:
-        found = {s.name: s for s in self.base_symbols()}
-        for eq in self.sweep.model.equations[:-1]:
-            found[eq.node.name] = eq.node
-            if eq.delta is not None:
-                found[eq.delta.name] = eq.delta
-        return found
 
     def base_symbols(self) -> list:
         net = self.network

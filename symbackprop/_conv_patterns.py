@@ -47,11 +47,18 @@ _TEX = {"δ": "$\\delta$", "×": "$\\times$", "→": "$\\to$", "Σ": "$\\sum$", 
         "−": "$-$", "η": "$\\eta$", "…": "\\dots{}"}
 
 
+_ASCII = {"δ": "delta", "×": "x", "→": "->", "Σ": "sum", "°": " degrees", "—": "--", "−": "-", "η": "eta",
+          "…": "...", "γ": "gamma", "⊙": "(.)", "σ": "sigma", "·": "*", "∂": "d", "ᵀ": "^T", "≤": "<="}
+
+
 def prose(fmt, text: str) -> str:
-    """Words as the format sets them: in LaTeX (and Markdown), the few symbols of the prose as math."""
+    """Words as the format sets them: in LaTeX (and Markdown), the few symbols of the prose as math; in
+    ASCII text, as words."""
     from ._formats_tex import LatexFormat
     if isinstance(fmt, LatexFormat):
         return "".join(_TEX.get(ch, ch) for ch in text)
+    if getattr(fmt, "ascii_only", False):
+        return "".join(_ASCII.get(ch, ch) for ch in text)
     return text
 
 

@@ -140,7 +140,7 @@ def _gradients(d: ConvDerivation, fmt):
     return ("Gradients, step by step", items)
 
 
-def _proof(d: ConvDerivation, fmt):
+def proof_section(d, fmt):
     ok = sum(1 for v in d.proof.values() if v)
     rows = [(("proved by " + how) if how else "NOT PROVED", [fmt.partial(E, d.symbols[name]),
                                                              fmt.expr(d.gradients[name])])
@@ -155,7 +155,7 @@ def walk(d: ConvDerivation, fmt) -> str:
                             ("para", f"where {fmt.inline_math(fmt.eta)} is the learning rate; every parameter is "
                                      "updated at once, from its value before the update.")])]
     if d.proof is not None:
-        sections.append(_proof(d, fmt))
+        sections.append(proof_section(d, fmt))
     return fmt.document(*titles(d, fmt), sections)
 
 

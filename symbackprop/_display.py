@@ -7,6 +7,7 @@ fills when it is imported (the package's ``__init__`` imports it).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 
 import sympy
 
@@ -203,3 +204,28 @@ class Displays:
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+class SweptNames:
+    """A derivation made by the one sweep (``self.sweep``) and read by ``self.name_of``: its gradients and
+    symbols by name (conv nets, gated cells)."""
+
+    def gradient(self, name: str) -> sympy.Expr:
+        """∂E/∂p of the parameter named ``name`` (typed as printed, or plain)."""
+        key = self.name_of(name)
+        if key not in self.gradients:
+            raise KeyError(f"{name} is not a parameter of the {self.network.describe()}")
+        return self.gradients[key]
+
+    def parameter(self, name: str):
+        return self.symbols[self.name_of(name)]
+
+    @cached_property
+    def symbols(self) -> dict:
+        """Plain name → symbol, of every leaf, node and δ."""
+        found = {s.name: s for s in self.base_symbols()}
+        for eq in self.sweep.model.equations[:-1]:
+            found[eq.node.name] = eq.node
+            if eq.delta is not None:
+                found[eq.delta.name] = eq.delta
+        return found

@@ -220,9 +220,12 @@ def register_built_in() -> None:
     """The kinds the package ships with (called once by the package's __init__)."""
     from ._circuit import Circuit
     from ._conv import ConvNet
+    from ._gated import GatedRNN
+    from ._gated_kind import kind as gated
     from ._network import Network
     from ._rnn import RNN
     register(Network, _dense())
     register(RNN, _recurrent())
     register(Circuit, _graph())
     register(ConvNet, _convolutional())
+    register(GatedRNN, gated(Kind))

@@ -42,10 +42,11 @@ def _loss_section(d: RNNDerivation, fmt):
             [("eqs", [(None, [fmt.expr(E), fmt.expr(d.loss)])])])
 
 
-def _errors_section(d: RNNDerivation, fmt):
+def output_rows(output_steps, shown, fmt) -> list:
+    """∂E/∂o<t> of each output at the steps ``shown``: the chain rule, its factors, the simplified forms."""
     rows = []
-    for t, step in d.output_steps:
-        if t not in shown_steps(d.network.steps):
+    for t, step in output_steps:
+        if t not in shown:
             continue
         chain = fmt.total([fmt.mul.join(fmt.partial(p.of, p.by) for p in path) for path in step.chain])
         sides = [fmt.partial(E, step.delta), chain,
@@ -54,6 +55,11 @@ def _errors_section(d: RNNDerivation, fmt):
         if len(sides) > 3 and sides[-1] == sides[-2]:
             sides.pop()
         rows.append((None, sides))
+    return rows
+
+
+def _errors_section(d: RNNDerivation, fmt):
+    rows = output_rows(d.output_steps, shown_steps(d.network.steps), fmt)
     items = [("para", f"Each step's outputs add their own term to {fmt.inline_math('E')}, so the error at an output depends on "
                       "that step only:"), ("eqs", rows)]
     reasons = {r for _, s in d.output_steps for r, _ in s.simplified}

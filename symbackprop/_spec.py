@@ -54,6 +54,14 @@ def _check_keys(data: dict, source: str) -> dict:
     return data
 
 
+def _elman_keys(data: dict, source: str) -> dict:
+    """A kind = "rnn" table without the keys that only say what is the default: cell = "elman", output = "dense"."""
+    if data.get("output", "dense") != "dense":
+        raise SpecError(f"{source}: output = {data['output']!r} is for gated cells (cell = \"lstm\" or \"gru\"); "
+                        "the simple RNN has a dense output layer: leave output out")
+    return {k: v for k, v in data.items() if not (k == "cell" and v == "elman") and k != "output"}
+
+
 def split_activations(text: str):
     """'sigmoid,softmax' → ['sigmoid', 'softmax']; commas inside parentheses do not split."""
     parts, depth, start = [], 0, 0
@@ -91,6 +99,7 @@ def from_spec(spec, activation=None, loss=None, bias=None):
     from ._circuit import Circuit
     from ._conv import ConvNet
     from ._conv_spec import from_data as conv_data, is_conv
+    from ._gated_kind import from_data as gated_data, is_gated
     from ._rnn import from_data
     if isinstance(spec, Circuit):       # options are refused, as for equations
         return spec if activation is None and loss is None and bias is None else _graph("", None, activation, loss,
@@ -109,14 +118,20 @@ def from_spec(spec, activation=None, loss=None, bias=None):
             return spec
         if isinstance(spec, ConvNet):
             return conv_data(spec.as_dict(), "the network", activation, loss, bias)
+        if is_gated(spec.as_dict()):
+            return gated_data(spec.as_dict(), "the network", split_activations(activation) if activation else None,
+                              loss, bias)
         return from_data(spec.as_dict(), "the network", split_activations(activation) if activation else None,
                          loss, bias)
     elif isinstance(spec, (dict, Path)) or (isinstance(spec, str) and re.search(r"\.(toml|json|ya?ml)\Z", spec, re.I)):
         source = "the spec" if isinstance(spec, dict) else f"spec file {str(spec)!r}"
         data = dict(spec) if isinstance(spec, dict) else _read_file(Path(spec))
         if "kind" in data:
+            if is_gated(data):
+                return gated_data(data, source, split_activations(activation) if activation else None, loss, bias)
             if data["kind"] == "rnn":
-                return from_data(data, source, split_activations(activation) if activation else None, loss, bias)
+                return from_data(_elman_keys(data, source), source, split_activations(activation) if activation else None,
+                                 loss, bias)
             if data["kind"] == "graph":
                 return _graph(data, source, activation, loss, bias)
             raise SpecError(f"{source}: kind = {data['kind']!r}; write kind = \"rnn\" for a recurrent network, "
