@@ -13,6 +13,8 @@
    autograd and JAX grad under jit when they are installed.
 6. Conv nets: the compiled gradient of a small MNIST-sized conv net against a hand-written
    NumPy (im2col) backprop, timed interleaved as in 2.
+7. LSTM: the compiled BPTT of an LSTM (32-64-10, T = 50, batch 64) against a hand-written
+   NumPy BPTT, timed interleaved as in 2; and the derivation of a 2-3-2 LSTM with T = 4.
 """
 from __future__ import annotations
 
@@ -383,10 +385,100 @@ def conv_table(batch: int = 64, rounds: int = 50, dtypes=("float64", "float32"))
               f"instance, the text written): {statistics.median(derive_s):.1f} s, median of 3 (target: under 10 s).\n")
 
 
+# ---------------------------------------------------------------- 7. LSTM
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def hand_lstm(P, X, T):
+    """LSTM BPTT as one writes it by hand (CS231n style): the four gates in one matrix, tanh, a
+    linear output layer V, c, mse summed over the steps; X (batch, steps, inputs)."""
+    Wx, Wh, b, V, c = P["Wx"], P["Wh"], P["b"], P["V"], P["c"]
+    n, steps, _ = X.shape
+    H = Wh.shape[0]
+    h, cell = np.zeros((n, H), X.dtype), np.zeros((n, H), X.dtype)
+    cache, E = [], 0.0
+    for t in range(steps):
+        a = X[:, t] @ Wx + h @ Wh + b
+        i, f, o, g = _sig(a[:, :H]), _sig(a[:, H:2 * H]), _sig(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+        c_prev, h_prev = cell, h
+        cell = f * c_prev + i * g
+        tc = np.tanh(cell)
+        h = o * tc
+        y = h @ V + c
+        E += 0.5 * ((y - T[:, t]) ** 2).sum()
+        cache.append((h_prev, c_prev, i, f, o, g, tc, h, y - T[:, t]))
+    grads = {k: np.zeros_like(v) for k, v in P.items()}
+    dh_next, dc_next = np.zeros((n, H), X.dtype), np.zeros((n, H), X.dtype)
+    for t in range(steps - 1, -1, -1):
+        h_prev, c_prev, i, f, o, g, tc, h, dy = cache[t]
+        grads["V"] += h.T @ dy
+        grads["c"] += dy.sum(axis=0)
+        dh = dy @ V.T + dh_next
+        dc = dc_next + dh * o * (1 - tc ** 2)
+        da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dh * tc * o * (1 - o),
+                             dc * i * (1 - g ** 2)], axis=1)
+        grads["Wx"] += X[:, t].T @ da
+        grads["Wh"] += h_prev.T @ da
+        grads["b"] += da.sum(axis=0)
+        dh_next, dc_next = da @ Wh.T, dc * f
+    return E, grads
+
+
+def lstm_table(inputs=32, hidden=64, outputs=10, steps=50, batch=64, rounds=60,
+               dtypes=("float64", "float32")) -> str:
+    """The compiled LSTM gradient (GatedFunction) against hand-written NumPy BPTT (target: at most 1.3×),
+    and the derivation of a 2-3-2 LSTM with T = 4 (target: under 10 s)."""
+    from symbackprop._gated import GatedRNN
+    from symbackprop._gated_derive import derive_gated
+    from symbackprop._gated_numeric import GatedFunction
+    derive_s = []
+    for _ in range(3):
+        start = time.perf_counter()
+        derive_gated(GatedRNN.build("lstm", 2, 3, 2, 4, bias=True)).to_text()
+        derive_s.append(time.perf_counter() - start)
+    net = GatedRNN.build("lstm", inputs, hidden, outputs, steps, bias=True)
+    start = time.perf_counter()
+    f = GatedFunction(net)
+    compile_s = time.perf_counter() - start
+    rng = np.random.default_rng(0)
+    P64 = {k: rng.normal(0, 0.5 if len(s) == 1 else 1 / math.sqrt(s[0]), s) for k, s in f.shapes.items()}
+    X64, T64 = rng.uniform(-1, 1, (batch, steps, inputs)), rng.uniform(-1, 1, (batch, steps, outputs))
+    rows = []
+    for dtype in dtypes:
+        P, X, T = {k: v.astype(dtype) for k, v in P64.items()}, X64.astype(dtype), T64.astype(dtype)
+        mine = {"Wx": np.concatenate([P[f"U_{g}"] for g in "ifog"], axis=1), "V": P["V"], "c": P["c"],
+                "Wh": np.concatenate([P[f"W_{g}"] for g in "ifog"], axis=1),
+                "b": np.concatenate([P[f"b_{g}"] for g in "ifog"])}
+        (E, g), (E_hand, g_hand) = f(P, X, T), hand_lstm(mine, X, T)
+        tol = dict(rtol=2e-3, atol=1e-4) if dtype == "float32" else {}
+        assert E.dtype == np.dtype(dtype) and all(v.dtype == np.dtype(dtype) for v in g.values())
+        split = {f"{M}_{gate}": g_hand[key][..., m * hidden:(m + 1) * hidden]
+                 for M, key in (("U", "Wx"), ("W", "Wh"), ("b", "b")) for m, gate in enumerate("ifog")}
+        assert np.isclose(E, E_hand, **tol) and all(
+            np.allclose(g[k], {**split, "V": g_hand["V"], "c": g_hand["c"]}[k], **tol) for k in g)
+        times = {"sb": [], "hand": []}
+        for _ in range(rounds):                   # interleaved, so both see the same machine load
+            for name, run in (("sb", lambda: f(P, X, T)), ("hand", lambda: hand_lstm(mine, X, T))):
+                t = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - t)
+        ms, mh = statistics.median(times["sb"]), statistics.median(times["hand"])
+        rows.append((net.describe(), batch, dtype, f"{compile_s:.2f} s", f"{ms * 1e3:.2f} ms", f"{mh * 1e3:.2f} ms",
+                     f"**{ms / mh:.2f}**"))
+    return ("### 7. LSTM: compiled BPTT against hand-written NumPy\n\n"
+            + table(("network", "batch", "dtype", "compile", "symbackprop (median)", "hand-written (median)", "ratio"),
+                    rows)
+            + f"\n\nE and all gradients per call; {rounds} calls each, interleaved; the ratio is of the two medians "
+              "of one run (target: at most 1.3). Deriving a 2-3-2 LSTM with T = 4 (`derive_gated`: the sweep, the "
+              f"forms checked against every instance, the text written): {statistics.median(derive_s):.2f} s, "
+              "median of 3 (target: under 10 s).\n")
+
+
 def main() -> None:
     start = time.perf_counter()
     print(f"## symbackprop benchmark\n\nMachine: {machine()}\n")
-    for section in (derivation, compiled, cost_table, peers, notebook_display, conv_table):
+    for section in (derivation, compiled, cost_table, peers, notebook_display, conv_table, lstm_table):
         print(section(), flush=True)
     print(f"Total benchmark time: {time.perf_counter() - start:.0f} s")
 

@@ -228,6 +228,25 @@ def _group_of(name: str) -> str:
     return f"{name[0]} weights" if name[0] in "uwv" else f"{name[0]} biases"
 
 
+def recurrent_setup(kernel, derive, custom: bool, sampled: str) -> None:
+    """What a recurrent kernel (``network``, ``truncate`` set) compares and says: the printed formulas when
+    the unrolled net is small, finite differences (sampled on large nets, not when truncated), its notes."""
+    net, truncate = kernel.network, kernel.truncate
+    small = net.size <= MAX_PRINTED_RNN
+    kernel.formulas = printed_formulas(derive(net, weights=(), truncate=truncate)) if small else None
+    kernel.custom = custom
+    kernel.sample_fd = net.n_parameters > MAX_FD_ALL
+    kernel.whole = truncate is None or truncate >= net.steps
+    unknown = unknown_loss_note(net.loss.name)
+    kernel.known = unknown is None
+    kernel.notes = [note for note, when in (
+        (f"printed formulas not compiled: the unrolled network has over {MAX_PRINTED_RNN} terms", not small),
+        (f"custom activation: the reference differentiates it numerically, tolerance {CUSTOM_RTOL:.0e}", custom),
+        (f"finite differences on {FD_PER_LAYER} {sampled}", kernel.sample_fd),
+        (f"truncated to {truncate} steps: finite differences (of the full E) are not compared", not kernel.whole),
+        (unknown, not kernel.known)) if when]
+
+
 class _Recurrent(Kernel):
     """What check compares for a recurrent network: vectorized BPTT, the printed formulas, the
     NumPy reference BPTT and finite differences (of the full E, so not when truncated)."""
@@ -237,21 +256,9 @@ class _Recurrent(Kernel):
     def __init__(self, net: RNN, truncate: int | None):
         self.network, self.truncate = net, truncate
         self.vec = RNNVectorized(net, truncate)
-        small = net.size <= MAX_PRINTED_RNN
-        self.formulas = printed_formulas(derive_rnn(net, weights=(), truncate=truncate)) if small else None
         self.hidden, self.output = custom_numpy(net)
-        self.custom = callable(self.hidden) or callable(self.output)
-        self.sample_fd = net.n_parameters > MAX_FD_ALL
-        self.whole = truncate is None or truncate >= net.steps
-        unknown = unknown_loss_note(net.loss.name)
-        self.known = unknown is None
-        self.notes = [note for note, when in (
-            (f"printed formulas not compiled: the unrolled network has over {MAX_PRINTED_RNN} terms", not small),
-            (f"custom activation: the reference differentiates it numerically, tolerance {CUSTOM_RTOL:.0e}",
-             self.custom),
-            (f"finite differences on {FD_PER_LAYER} random parameters of each of U, W, V, b, c", self.sample_fd),
-            (f"truncated to {truncate} steps: finite differences (of the full E) are not compared", not self.whole),
-            (unknown, not self.known)) if when]
+        recurrent_setup(self, derive_rnn, callable(self.hidden) or callable(self.output),
+                        "random parameters of each of U, W, V, b, c")
 
     def point(self, rng, batch):
         return random_rnn_point(self.network, rng, batch)

@@ -84,6 +84,6 @@ def kind(Kind):
         kind_, gate, indices, t = parse(text.strip().replace(" ", "").replace("δ", "delta"))
         return gsym(kind_, *indices, gate=gate, t=t).name
 
+    from ._gated_verify import VERIFIER
     return Kind("gated", derive_, prove_, compile_, check_, lambda net: rules()[0](net), right_and_wrong, evaluate_, draw_,
-                None,
-                plain_name, "uγij, wγij, vij (and bγj, cj) for each gate γ")
+                None, plain_name, "uγij, wγij, vij (and bγj, cj) for each gate γ", VERIFIER)
