@@ -44,11 +44,13 @@ class Pattern(sympy.Symbol):
 
 
 _TEX = {"δ": "$\\delta$", "×": "$\\times$", "→": "$\\to$", "Σ": "$\\sum$", "°": "$^\\circ$", "—": "---",
-        "−": "$-$", "η": "$\\eta$", "…": "\\dots{}"}
+        "−": "$-$", "η": "$\\eta$", "…": "\\dots{}", "γ": "$\\gamma$", "β": "$\\beta$", "μ": "$\\mu$",
+        "σ": "$\\sigma$", "·": "$\\cdot$", "ε": "$\\varepsilon$"}
 
 
 _ASCII = {"δ": "delta", "×": "x", "→": "->", "Σ": "sum", "°": " degrees", "—": "--", "−": "-", "η": "eta",
-          "…": "...", "γ": "gamma", "⊙": "(.)", "σ": "sigma", "·": "*", "∂": "d", "ᵀ": "^T", "≤": "<="}
+          "…": "...", "γ": "gamma", "⊙": "(.)", "σ": "sigma", "·": "*", "∂": "d", "ᵀ": "^T", "≤": "<=",
+          "β": "beta", "μ": "mu", "ε": "epsilon", "\u0302": "hat"}
 
 
 def prose(fmt, text: str) -> str:
@@ -56,7 +58,7 @@ def prose(fmt, text: str) -> str:
     ASCII text, as words."""
     from ._formats_tex import LatexFormat
     if isinstance(fmt, LatexFormat):
-        return "".join(_TEX.get(ch, ch) for ch in text)
+        return "".join(_TEX.get(ch, ch) for ch in text.replace("x\u0302", "$\\hat{x}$"))
     if getattr(fmt, "ascii_only", False):
         return "".join(_ASCII.get(ch, ch) for ch in text)
     return text

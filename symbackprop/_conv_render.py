@@ -80,6 +80,19 @@ def _sum_of(fmt, pieces: list) -> str:
     return fmt.total(pieces) if pieces else "0"
 
 
+def chain_row(s, fmt, n) -> tuple:
+    """∂E/∂n (or n's δ) = the sum, over what n feeds, of their gradient times the local derivative."""
+    eq = s.model.by_node[n]
+    lhs = fmt.expr(eq.delta) if eq.delta is not None else fmt.partial(E, n)
+    named = [(c.delta if c.delta is not None else None, c, local) for c, local in s.terms[n]]
+    chain = _sum_of(fmt, [fmt.mul.join([fmt.expr(up) if up is not None else fmt.partial(E, c.node),
+                                        fmt.partial(c.node, n)]) for up, c, _ in named])
+    values = _sum_of(fmt, [fmt.product([up, local]) if up is not None else fmt.partial(E, c.node)
+                           if local == 1 else fmt.mul.join([fmt.partial(E, c.node), fmt.factor(local)])
+                           for up, c, local in named])
+    return (None, [lhs, fmt.partial(E, n), chain, values] if eq.delta is not None else [lhs, chain, values])
+
+
 def _backward(d: ConvDerivation, fmt):
     """Output δ's as the dense walk writes them, then every other node: the sum over what it feeds."""
     s, net = d.sweep, d.network
@@ -101,26 +114,14 @@ def _backward(d: ConvDerivation, fmt):
         if not nodes:
             continue
         shown, cut = _shown(d, nodes)
-        rows = []
-        for n in shown:
-            eq = s.model.by_node[n]
-            lhs = fmt.expr(eq.delta) if eq.delta is not None else fmt.partial(E, n)
-            terms = s.terms[n]
-            named = [(c.delta if c.delta is not None else None, c, local) for c, local in terms]
-            chain = _sum_of(fmt, [fmt.mul.join([fmt.expr(up) if up is not None else fmt.partial(E, c.node),
-                                                fmt.partial(c.node, n)]) for up, c, _ in named])
-            values = _sum_of(fmt, [fmt.product([up, local]) if up is not None else fmt.partial(E, c.node)
-                                   if local == 1 else fmt.mul.join([fmt.partial(E, c.node), fmt.factor(local)])
-                                   for up, c, local in named])
-            sides = [lhs, fmt.partial(E, n), chain, values] if eq.delta is not None else [lhs, chain, values]
-            rows.append((None, sides))
+        rows = [chain_row(s, fmt, n) for n in shown]
         items += [("para", f"Layer {k}:"), ("eqs", rows)]
         if cut:
             items.append(("para", _CUT))
     return ("Error signals " + fmt.inline_math(f"{fmt.letter('delta')} = {fmt.inline_partial('E', 'z')}"), items)
 
 
-def _gradients(d: ConvDerivation, fmt):
+def _gradients(d: ConvDerivation, fmt, where: str = "positions"):
     items = []
     for step in d.steps:
         p, lhs = step.parameter, fmt.partial(E, step.parameter)
@@ -132,8 +133,8 @@ def _gradients(d: ConvDerivation, fmt):
             rows.append(("expanded", [lhs, fmt.expr(step.expanded)]))
         items += [("head", p), ("eqs", rows)]
         if len(step.uses) > 1:
-            items.append(("para", f"(shared over {len(step.uses)} positions: the gradient is the sum over every "
-                                  "position where it is used)"))
+            items.append(("para", f"(shared over {len(step.uses)} {where}: the gradient is the sum over every "
+                                  f"one of them where it is used)"))
     skipped = d.network.n_parameters - len(d.steps)
     if skipped:
         items.append(("para", f"The other {skipped:,} parameters follow the general forms below."))

@@ -24,7 +24,8 @@ from ._activations import ACTIVATIONS
 from ._labels import script_of
 
 #: LaTeX commands our names and functions use, as the characters MathML shows
-_COMMANDS = {"delta": "δ", "lambda": "λ", "sigma": "σ", "eta": "η", "langle": "⟨", "rangle": "⟩"}
+_COMMANDS = {"delta": "δ", "lambda": "λ", "sigma": "σ", "eta": "η", "langle": "⟨", "rangle": "⟩", "gamma": "γ", "beta": "β",
+             "mu": "μ", "varepsilon": "ε", "odot": "⊙", "xhat": "x\u0302"}
 _LATEX_NAME = re.compile(r"(\\?[A-Za-z]+)(?:_\{([^{}]*)\})?(?:\^\{([^{}]*)\})?\Z")
 _TOKEN = re.compile(r"\s+|[0-9]+(?:\.[0-9]+)?|'+|[^\W\d_]|.", re.S)
 _MO = {"-": "−", "*": "·", "'": "′", "''": "″"}
@@ -65,7 +66,9 @@ def script(sym) -> tuple:
     None for a symbol that is not one of our names."""
     if isinstance(sym, names.Name):
         return script_of(sym.name)
-    m = _LATEX_NAME.match(sym._latex(None)) if hasattr(sym, "_latex") else None
+    latex = sym._latex(None).replace("\\hat{x}", "\\xhat").replace("\\operatorname{var}", "var") \
+        if hasattr(sym, "_latex") else ""
+    m = _LATEX_NAME.match(latex)
     return None if m is None else tuple(from_latex(g or "") for g in m.groups())
 
 

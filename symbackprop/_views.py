@@ -27,10 +27,10 @@ def short(kind: str, what: str) -> str:
 def number(v: float) -> str:
     """Twelve significant digits: enough to compare by eye, short enough to read.
 
-    >>> number(0.1 + 0.2)
-    '0.3'
+    >>> number(0.1 + 0.2), number(-0.0)
+    ('0.3', '0')
     """
-    return f"{v:.12g}"
+    return f"{v + 0.0:.12g}"          # + 0.0: a product with a zero factor may be −0.0; it is 0
 
 
 def evaluation_repr(r) -> str:
