@@ -95,7 +95,7 @@ class ConvNet:
 
     @cached_property
     def shapes(self) -> tuple:
-        """The shape of every layer, 1 … L: (channels, *positions) for maps, (n,) for a dense layer."""
+        """The shape of every layer, 1 … L: ``(channels, *positions)`` for maps, ``(n,)`` for a dense layer."""
         return _shapes(self.inputs, self.layers)
 
     @property
@@ -131,7 +131,8 @@ class ConvNet:
         return product(*[range(1, n + 1) for n in self.shape(k)])
 
     def parameter_shapes(self) -> list:
-        """(letter, k, shape) of each parameter array in order: K[k] (out, in, *kernel), W[k] (n_k, n_k+1), b[k+1]."""
+        """(letter, k, shape) of each parameter array in order: ``K[k] (out, in, *kernel)``, ``W[k] (n_k, n_k+1)``,
+        ``b[k+1]``."""
         found = []
         for k in range(1, self.depth):
             lay = self.layer(k + 1)

@@ -62,16 +62,24 @@ def register_activation(name: str, expression_in_z, *, latex: str | None = None,
                         numpy_prime=None, unit_range: bool = False) -> None:
     """Add the activation ``name``: f(z) = ``expression_in_z``; f' is ``sympy.diff`` of it.
 
-    expression_in_z: a SymPy expression whose only symbol is one named ``z``, or text in z
-    (``"z/(1+abs(z))"``; exp, log, sqrt, abs, tanh, … may be used); it must be finite for
-    every real z and NumPy must be able to evaluate it and its derivative.
-    latex: how LaTeX writes the function (default ``\\operatorname{name}``).
-    numpy, numpy_prime: optional forms equal to f and f' that NumPy evaluates without
-    overflow (as sigmoid uses (1 + tanh(z/2))/2); they are checked against f and f'.
-    unit_range: f maps into [0, 1], so log losses may follow it (checked on a grid).
-    Raises SpecError (ParseError for text it cannot read, CompileError for what NumPy
-    cannot evaluate) naming the fix.  Undo it with ``unregister_activation(name)``.
-    Returns None: the name then works wherever a built-in activation's does.
+    Args:
+        name: the activation's name, used in specs and on the command line.
+        expression_in_z: a SymPy expression whose only symbol is one named ``z``, or text in z
+            (``"z/(1+abs(z))"``; exp, log, sqrt, abs, tanh, … may be used); it must be finite for
+            every real z and NumPy must be able to evaluate it and its derivative.
+        latex: how LaTeX writes the function (default ``\\operatorname{name}``).
+        numpy: an optional form equal to f that NumPy evaluates without overflow (as sigmoid
+            uses (1 + tanh(z/2))/2); checked against f.
+        numpy_prime: the same for f', checked against f'.
+        unit_range: f maps into [0, 1], so log losses may follow it (checked on a grid).
+
+    Returns:
+        None: the name then works wherever a built-in activation's does; undo it with
+        ``unregister_activation(name)``.
+
+    Raises:
+        SpecError: (ParseError for text it cannot read, CompileError for what NumPy cannot
+            evaluate) naming the fix.
 
     >>> import symbackprop as sb
     >>> with temporary():
@@ -112,15 +120,23 @@ def register_loss(name: str, term, *, needs_unit_range: bool = False, descriptio
                   reference=None) -> None:
     """Add the loss ``name``: E = Σ_j term(aj[L], tj) over the output nodes.
 
-    term: a SymPy expression in symbols named ``a`` (one output) and ``t`` (its target),
-    or text such as ``"(a - t)^4/4"``; NumPy must be able to evaluate it and ∂/∂a of it.
-    needs_unit_range: the term needs a in (0, 1) (a log of a): then only sigmoid, softmax
-    or unit_range outputs may precede it.  description: words for it (default the name).
-    reference: ``(value, derivative)``, NumPy functions of arrays a and t giving the term and
-    its ∂/∂a elementwise, written by you: the second opinion ``check`` compares with (without
-    it, check leaves out the reference and says so).  At registration they must agree with
-    the term and its ``sympy.diff`` to 1e-6 on a grid of points.
-    Raises SpecError (ParseError, CompileError) naming the fix; undo with ``unregister_loss``.
+    Args:
+        name: the loss's name, used in specs and on the command line.
+        term: a SymPy expression in symbols named ``a`` (one output) and ``t`` (its target),
+            or text such as ``"(a - t)^4/4"``; NumPy must be able to evaluate it and ∂/∂a of it.
+        needs_unit_range: the term needs a in (0, 1) (a log of a): then only sigmoid, softmax
+            or unit_range outputs may precede it.
+        description: words for it (default the name).
+        reference: ``(value, derivative)``, NumPy functions of arrays a and t giving the term and
+            its ∂/∂a elementwise, written by you: the second opinion ``check`` compares with
+            (without it, check leaves out the reference and says so).  At registration they must
+            agree with the term and its ``sympy.diff`` to 1e-6 on a grid of points.
+
+    Returns:
+        None; undo it with ``unregister_loss(name)``.
+
+    Raises:
+        SpecError: (ParseError, CompileError) naming the fix.
 
     >>> import symbackprop as sb
     >>> a, t = sympy.symbols("a t")
