@@ -7,7 +7,7 @@ a1[2]*delta1[3]
 """
 from __future__ import annotations
 
-from . import _beamer, _circuit_pages, _circuit_walk, _conv_pages, _conv_render, _gated_pages, _gated_render, _html, _render, _render_json, _render_recurrent  # noqa: F401 (importing them registers the writers)
+from . import _batch_pages, _batch_render, _beamer, _circuit_pages, _circuit_walk, _conv_pages, _conv_render, _gated_pages, _gated_render, _html, _render, _render_json, _render_recurrent  # noqa: F401 (importing them registers the writers)
 from ._api import check, compile, derive, draw, evaluate, graph, network, prove, rnn, verify  # noqa: A004 (compile is the API's name)
 from ._tally import Report
 from ._circuit import Circuit

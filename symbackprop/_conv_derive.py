@@ -23,11 +23,11 @@ from typing import ClassVar
 import sympy
 
 from . import _conv_names as cn
-from ._conv import Conv, ConvNet, Dense, Pool
+from ._conv import ConvNet, Pool
 from ._conv_build import build, entry, target
 from ._display import Displays, SweptNames
 from ._errors import LimitError
-from ._graph import E, Sweep, collector_paused, sweep
+from ._graph import Sweep, collector_paused, sweep
 from ._steps import Output, Shortcuts, output_step
 
 #: --prove and expanded forms work on networks of up to this many parameters
@@ -87,22 +87,6 @@ class ConvDerivation(Displays, SweptNames):
 
     def confirmable(self) -> bool:
         return self.network.n_parameters <= MAX_PROVE
-
-    @cached_property
-    def full(self) -> dict:
-        """Every node and δ in terms of x, t and the parameters (small networks)."""
-        sub: dict = {}
-        for eq in self.sweep.model.equations[:-1]:
-            sub[eq.node] = eq.expr.xreplace(sub)
-        for name, value in self.deltas.items():     # output layer first: each δ needs the ones above
-            sub[self.symbols[name]] = value.xreplace(sub)
-        return sub
-
-    def expanded(self, name: str) -> sympy.Expr:
-        return self.gradient(name).xreplace(self.full)
-
-    def nested_loss(self) -> sympy.Expr:
-        return self.loss.xreplace(self.full)
 
     @cached_property
     def steps(self) -> tuple:

@@ -58,7 +58,35 @@ def _offset_slices(offsets, stride, out) -> tuple:
     return tuple(slice(u, u + s * (o - 1) + 1, s) for u, s, o in zip(offsets, stride, out))
 
 
-class ConvFunction:
+class OutputLayer:
+    """What a compiled layer stack (ConvFunction, BatchFunction) does at its dense output layer and at the
+    end of a call: E in the loss term's stable form, the output δ, the sums or means in the arrays' dtype.
+    The class has ``parts`` (``_compile.Vectorized`` of a proxy network), ``shapes`` and ``reduction``."""
+
+    def _loss(self, z, a, T):
+        """E summed over the batch, in the loss term's stable form (log-softmax shifted by the max)."""
+        la = 0.0
+        if self.parts.f[-1] is None:
+            shifted = z - z.max(axis=1, keepdims=True)
+            la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return np.sum(_same(self.parts.loss_term(z, a, T, la), z), dtype=z.dtype)
+
+    def _output_delta(self, z, a, T):
+        parts = self.parts
+        if parts.output_delta is not None:
+            return _same(parts.output_delta(z, a, T), z)
+        u = _same(parts.dE_da(z, a, T), z)                               # softmax: Jacobian times ∂E/∂a
+        return a * (u - (u * a).sum(axis=1, keepdims=True))
+
+    def _finish(self, E, grads: dict, X, details: bool, info: dict):
+        """(E, grads[, info]): means with reduction="mean", every gradient in the inputs' dtype."""
+        if self.reduction == "mean":
+            E, grads = E / len(X), {key: g / len(X) for key, g in grads.items()}
+        grads = {name: grads[name].astype(X.dtype, copy=False) for name in self.shapes}
+        return (E, grads, info) if details else (E, grads)
+
+
+class ConvFunction(OutputLayer):
     """f(params, X, T) -> (E, grads) for a ConvNet; ``f.shapes`` gives every array's shape.
 
     E and the gradients are sums over the batch (means with reduction="mean").
@@ -199,11 +227,7 @@ class ConvFunction:
         L = net.depth
         z, a = Z[L], A[L]
         E = self._loss(z, a, T)
-        if parts.output_delta is not None:
-            delta = _same(parts.output_delta(z, a, T), z)
-        else:                                                                # softmax: Jacobian times ∂E/∂a
-            u = _same(parts.dE_da(z, a, T), z)
-            delta = a * (u - (u * a).sum(axis=1, keepdims=True))
+        delta = self._output_delta(z, a, T)
         deltas, grads, up = {L: delta}, {}, delta
         for k in range(L - 1, 0, -1):                   # up: layer k+1's δ (∂E/∂a when a pool made it)
             lay = net.layer(k + 1)
@@ -223,20 +247,7 @@ class ConvFunction:
                 deltas[k] = up
             else:
                 up = da
-        if self.reduction == "mean":
-            E, grads = E / len(X), {key: g / len(X) for key, g in grads.items()}
-        grads = {name: grads[name].astype(X.dtype, copy=False) for name in self.shapes}
-        if details:
-            return E, grads, {"z": Z, "a": A, "delta": deltas}
-        return E, grads
-
-    def _loss(self, z, a, T):
-        """E summed over the batch, in the loss term's stable form (log-softmax shifted by the max)."""
-        la = 0.0
-        if self.parts.f[-1] is None:
-            shifted = z - z.max(axis=1, keepdims=True)
-            la = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return np.sum(_same(self.parts.loss_term(z, a, T, la), z), dtype=z.dtype)
+        return self._finish(E, grads, X, details, {"z": Z, "a": A, "delta": deltas})
 
     def loss(self, params: dict, X, T):
         """E alone (summed, or the mean)."""

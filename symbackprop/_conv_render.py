@@ -180,10 +180,11 @@ def render_markdown(d: ConvDerivation) -> str:
     return written(walk(d, fmt), fmt)
 
 
-def as_dict(d: ConvDerivation, expanded: bool | None = None) -> dict:
-    """The derivation as plain data (DESIGN.md §2.4), with each general form's check."""
+def as_dict(d: ConvDerivation, expanded: bool | None = None, between: dict | None = None) -> dict:
+    """The derivation as plain data (DESIGN.md §2.4), with each general form's check; ``between``:
+    more entries (a kind's own, as text) after the δ's."""
     out = {"spec": d.network.as_dict(), "forward": {k: plain(v) for k, v in d.forward.items()},
-           "loss": plain(d.loss), "delta": {k: plain(v) for k, v in d.deltas.items()},
+           "loss": plain(d.loss), "delta": {k: plain(v) for k, v in d.deltas.items()}, **(between or {}),
            "gradient": {k: plain(v) for k, v in d.gradients.items()},
            "forms": [{"layer": f.layer, "kind": f.kind, "instances": f.instances, "holds": f.holds} for f in d.forms]}
     if expanded if expanded is not None else d.expanded_wanted:
@@ -193,8 +194,12 @@ def as_dict(d: ConvDerivation, expanded: bool | None = None) -> dict:
     return out
 
 
+def json_text(data: dict) -> str:
+    return json.dumps(data, indent=1, ensure_ascii=True) + "\n"
+
+
 def render_json(d: ConvDerivation, expanded: bool | None = None) -> str:
-    return json.dumps(as_dict(d, expanded), indent=1, ensure_ascii=True) + "\n"
+    return json_text(as_dict(d, expanded))
 
 
 ConvDerivation.writers.update(text=render_text, latex=render_latex, markdown=render_markdown, json=render_json)

@@ -229,3 +229,22 @@ class SweptNames:
             if eq.delta is not None:
                 found[eq.delta.name] = eq.delta
         return found
+
+    @cached_property
+    def full(self) -> dict:
+        """Every node and δ in terms of the leaves (small networks); the δ's in the order of ``deltas``,
+        which puts each after the ones it is written in."""
+        sub: dict = {}
+        for eq in self.sweep.model.equations[:-1]:
+            sub[eq.node] = eq.expr.xreplace(sub)
+        for name, value in self.deltas.items():
+            sub[self.symbols[name]] = value.xreplace(sub)
+        return sub
+
+    def expanded(self, name: str) -> sympy.Expr:
+        """∂E/∂(name) with every intermediate substituted: in the leaves only."""
+        return self.gradient(name).xreplace(self.full)
+
+    def nested_loss(self) -> sympy.Expr:
+        """E with every intermediate substituted."""
+        return self.loss.xreplace(self.full)

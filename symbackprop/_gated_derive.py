@@ -89,23 +89,6 @@ class GatedDerivation(Displays, SweptNames):
     def confirmable(self) -> bool:
         return provable(self.network) and self.truncate is None
 
-    @cached_property
-    def full(self) -> dict:
-        """Every node and δ in terms of the leaves (small networks)."""
-        sub: dict = {}
-        for eq in self.sweep.model.equations[:-1]:
-            sub[eq.node] = eq.expr.xreplace(sub)
-        for name, value in {**self.errors, **self.deltas}.items():
-            if name in self.deltas:
-                sub[self.symbols[name]] = value.xreplace(sub)
-        return sub
-
-    def expanded(self, name: str) -> sympy.Expr:
-        return self.gradient(name).xreplace(self.full)
-
-    def nested_loss(self) -> sympy.Expr:
-        return self.loss.xreplace(self.full)
-
     @property
     def activations(self) -> tuple:
         net = self.network

@@ -154,14 +154,14 @@ def grade(net, submissions, weights: Weights | None = None) -> list[Result]:
     weights = weights or Weights()
     kind = kind_of(net)
     d, reading = kind.derive(net, weights=()), kind.reading(net)
-    sampler = Sampler(d, 0)
+    chain, sampler = (kind.verifier[0], kind.verifier[2](d, 0)) if kind.verifier else (check_chain, Sampler(d, 0))
     checked = []
     for student, lines in submissions:
         answers = []
         for text, marks in group_lines(lines):
             where = marks[0][1]
             try:
-                v = check_chain(d, reading, kind.rules, sampler, text)
+                v = chain(d, reading, kind.rules, sampler, text)
             except ParseError as err:
                 answers.append(Answer(where, text, _question(text, reading), weights.unreadable,
                                       (f"{locate(marks, err.column)}: {str(err).rsplit(' (at column', 1)[0]}",)))

@@ -218,6 +218,8 @@ def _convolutional() -> Kind:
 
 def register_built_in() -> None:
     """The kinds the package ships with (called once by the package's __init__)."""
+    from ._batch import BatchNet
+    from ._batch_kind import kind as batch
     from ._circuit import Circuit
     from ._conv import ConvNet
     from ._gated import GatedRNN
@@ -229,3 +231,4 @@ def register_built_in() -> None:
     register(Circuit, _graph())
     register(ConvNet, _convolutional())
     register(GatedRNN, gated(Kind))
+    register(BatchNet, batch(Kind))

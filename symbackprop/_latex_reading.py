@@ -105,7 +105,9 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
             out.append(mark)
         elif c == "_":
             sub, i = _group(s, i + 1)
-            out.append(latex_to_plain(sub, depth + 1).replace(" ", ""))
+            sub = latex_to_plain(sub, depth + 1).replace(" ", "")
+            # a gate's letter before the index, as derive writes a gated cell's names: s_{f,1} → sf1
+            out.append(re.sub(r"\A([a-z]),(?=[0-9])", r"\1", sub))
         elif c == "^":
             sup, i = _group(s, i + 1)
             sup = sup.strip()
@@ -131,7 +133,8 @@ def latex_to_plain(s: str, depth: int = 0) -> str:
     return _SUP_FIRST.sub(r"\1\3\2", "".join(out)).replace("′", "'")
 
 
-NAME = r"(?:delta|δ|[A-Za-z])[0-9]+(?:,[0-9]+)*(?:\[[0-9]+\]|<[0-9]+>)?"    # a plain name, any kind
+#: a plain name, any kind (a gated cell's carry a gate letter: sf1<2>, wf12, deltac1<2>, rh1<2>)
+NAME = r"(?:(?:delta|δ)[a-z]?|rh|[A-Za-z][a-z]?)[0-9]+(?:,[0-9]+)*(?:\[[0-9]+\]|<[0-9]+>)?"
 _PARTIAL_PART = re.compile(r"(?:∂|d)(?:E|" + NAME + ")")
 _SUP_FIRST = re.compile(r"(?<![A-Za-z0-9\]>])([A-Za-zδσ]+)(\[[0-9]+\]|<[0-9]+>)([0-9]+(?:,[0-9]+)*)")
 

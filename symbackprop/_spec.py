@@ -98,6 +98,7 @@ def from_spec(spec, activation=None, loss=None, bias=None):
     of a spec file's keys, or a network (options override)."""
     from ._circuit import Circuit
     from ._conv import ConvNet
+    from ._batch import from_data as batch_data, is_batch
     from ._conv_spec import from_data as conv_data, is_conv
     from ._gated_kind import from_data as gated_data, is_gated
     from ._rnn import from_data
@@ -118,6 +119,8 @@ def from_spec(spec, activation=None, loss=None, bias=None):
             return spec
         if isinstance(spec, ConvNet):
             return conv_data(spec.as_dict(), "the network", activation, loss, bias)
+        if is_batch(spec.as_dict()):
+            return batch_data(spec.as_dict(), "the network", activation, loss, bias)
         if is_gated(spec.as_dict()):
             return gated_data(spec.as_dict(), "the network", split_activations(activation) if activation else None,
                               loss, bias)
@@ -138,6 +141,8 @@ def from_spec(spec, activation=None, loss=None, bias=None):
                             "kind = \"graph\" for equations, or leave kind out for a feedforward one")
         if is_conv(data):
             return conv_data(data, source, activation, loss, bias)
+        if is_batch(data):
+            return batch_data(data, source, activation, loss, bias)
         data = _layer_list(data, source) if "layer" in data or "inputs" in data else _check_keys(data, source)
     elif isinstance(spec, str):
         text = spec.strip()

@@ -137,8 +137,11 @@ def _written(d, fmt, ascii_only, standalone, expanded) -> str:
 @click.option("--report", is_flag=True,
               help="Recurrent networks: per step, the size of dE/dh<t> and of dh<T>/dh<t> (vanishing or exploding).")
 @click.option("--all", "every_node", is_flag=True, help="Equation specs: the gradient by every node, not only the leaves.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Specs with dropout: draw the masks the values file leaves out from seed N (as seed = N in it).")
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE instead of stdout.")
-def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, truncate, report, every_node, output):
+def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, truncate, report, every_node, seed,
+             output):
     """Numbers: forward values, E, every δ and gradient (and, with --lr, one update).
 
     \b
@@ -153,7 +156,12 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, tru
     if every_node and kind.name != "graph":
         raise BadInput("--all lists the gradient by every node of an equation spec; a network's eval lists them all")
     extra = {"every_node": True} if every_node else {}
-    as_text, as_json, result = kind.evaluate(net, read_values_file(values_file), lr, truncate, report, **extra)
+    data = read_values_file(values_file)
+    if seed is not None:
+        if not getattr(net, "dropout_layers", lambda: [])():
+            raise BadInput("--seed draws dropout masks: it is for specs with a dropout layer")
+        data.setdefault("seed", seed)
+    as_text, as_json, result = kind.evaluate(net, data, lr, truncate, report, **extra)
     _emit(as_json(result) if fmt == "json" else as_text(result, ascii_only), output)
 
 

@@ -230,8 +230,12 @@ def test_every_pairing_is_drawn():
 @settings(max_examples=40, deadline=None)
 @given(gated_specs())
 def test_random_specs_agree(spec):
+    """Compiled, reference and finite differences; and the whole check (the printed formulas too) passes."""
     f, truncate, batch, seed = spec
     agree(f, seed, batch=batch, truncate=truncate)
+    report = check_gated(f.network, samples=1, seed=seed % 1000, batch=batch, truncate=truncate)
+    assert report, str(report)
+    assert "printed vs reference" in {r.pair for r in report.rows}
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

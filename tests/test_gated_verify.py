@@ -207,3 +207,18 @@ def test_the_public_verify(net):
     wrong = "δc1<1> = o1<1>·δh1<1>·tanh'(c1<1>)" if net is LSTM else \
         "δh1<1> = v11·(y1<1> − t1<1>) + wr11·δr1<2> + wz11·δz1<2> + wn11·r1<2>·δn1<2>"
     assert "path through time left out" in sb.verify(net, wrong).diagnosis
+
+
+def test_latex_names_and_partials_in_chain_steps_are_read():
+    """The names as derive's LaTeX writes them (a gate's letter before the index), and ∂ of gated names."""
+    net = sb.rnn(1, 1, 1, 2, cell="lstm", output="hidden")
+    cell = r"\delta_{c,1}^{\langle 1 \rangle} = "
+    right = cell + r"f_{1}^{\langle 2 \rangle} \cdot \delta_{c,1}^{\langle 2 \rangle} + o_{1}^{\langle 1 \rangle} " \
+                   r"\delta_{h,1}^{\langle 1 \rangle} \tanh'(c_{1}^{\langle 1 \rangle})"
+    assert sb.verify(net, right)
+    wrong = sb.verify(net, cell + r"o_{1}^{\langle 1 \rangle} \delta_{h,1}^{\langle 1 \rangle} "
+                                  r"\tanh'(c_{1}^{\langle 1 \rangle})")
+    assert not wrong and "cell path" in wrong.diagnosis
+    chain = sb.verify(net, "dE/dwf11 = ∂E/∂sf1<1>·∂sf1<1>/∂wf11 + ∂E/∂sf1<2>·∂sf1<2>/∂wf11 "
+                           "= h1<0>*deltaf1<1> + h1<1>*deltaf1<2>")
+    assert chain and len(chain.steps) == 2 and all(chain.steps)

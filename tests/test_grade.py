@@ -130,3 +130,18 @@ def test_bad_grade_input_is_one_line_and_exit_2(args, fragment, capfd):
         main(args)
     err = capfd.readouterr().err
     assert stop.value.code == 2 and fragment in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec,right,wrong", [
+    ("examples/lstm-2-1.toml", "dE/dwf11 = h1<0>*deltaf1<1> + h1<1>*deltaf1<2>", "dE/dwf11 = h1<1>*deltaf1<2>"),
+    ("examples/batchnorm-2-2-1.toml", "dE/dbeta1[3] = delta1[3]<1> + delta1[3]<2> + delta1[3]<3>",
+     "dE/dbeta1[3] = delta1[3]<1>"),
+])
+def test_kinds_with_their_own_reader_are_graded(tmp_path, spec, right, wrong):
+    """Gated cells and batch stacks read their names with their own verifier; grading uses it too."""
+    path = tmp_path / "class.csv"
+    path.write_text(f'student,answer\nada,"{right}"\nbo,"{wrong}"\n', encoding="utf-8")
+    results = grade(sb.network(spec), read_submissions(str(path)))
+    scores = dict((r.student, r.score) for r in results)
+    assert scores["ada"] == 1.0 and scores["bo"] < 1.0
+    assert "sum over" in " ".join(results[1].answers[0].feedback)
