@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Callable
 
 import sympy
 
@@ -33,6 +34,29 @@ def _numpy_from(expr: sympy.Expr | None, template: str | None = None):
             raise TypeError(f"{type(self).__name__} has no numeric form")
         return "(" + printer._print(expr.subs(Z, self.args[0])) + ")"
     return _numpycode
+
+
+@dataclass(frozen=True)
+class Coupled:
+    """What an output activation that reads every z of its layer (softmax, log_softmax) brings.
+
+    value(zs, j): aj from the layer's z's (zs[j] is zj); local(ao, aj, same): ∂ao/∂zj written in
+    the outputs, ``same`` when o = j (tests check it against sympy.diff); probability(a): softmax(z)j
+    written in aj, so that δj = probability − tj where the loss makes it so; numpy: NumPy code of a
+    from s = z − max z, e = exp(s) and q = Σ e, as {s}, {e}, {q} (the scalar code fills the same);
+    losses: the only losses it pairs with (empty: any loss that suits its range).
+    """
+
+    value: Callable
+    local: Callable
+    probability: Callable
+    numpy: str
+    losses: tuple = ()
+
+    def evaluate(self, s, e, q):
+        """a from NumPy arrays s, e and q, by the code ``numpy`` (what the generated kernels run)."""
+        import numpy
+        return eval(self.numpy.format(s="s", e="e", q="q"), {"numpy": numpy}, {"s": s, "e": e, "q": q})
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,7 @@ class Activation:
     function_name: str = ""      # the name it is printed by, when not its spec name (custom ones)
     numpy_prime_template: str | None = None   # NumPy code for f' (tests check it)
     kink: str = ""               # the derivative chosen where f has none, as the write-up states it
+    coupled: Coupled | None = field(default=None, compare=False)   # reads every z of its layer
 
     @cached_property
     def derivative(self) -> sympy.Expr | None:
@@ -150,8 +175,20 @@ register(Activation("hardtanh", sympy.Piecewise((-1, Z <= -1), (Z, Z < 1), (1, T
 register(Activation(
     "hard_sigmoid", sympy.Piecewise((0, Z <= -3), (Z / 6 + sympy.Rational(1, 2), Z < 3), (1, True)),
     latex="\\mathrm{hardsigmoid}", kink="hard_sigmoid'(-3) = hard_sigmoid'(3) = 0"))
-# softmax is not elementwise: the network writes it out with exp (see _network.py).
-register(Activation("softmax", None, latex="\\mathrm{softmax}", unit_range=True, output_only=True))
+# softmax and log_softmax are not elementwise: each a reads every z of the layer (see Coupled)
+def _exps(zs: list) -> sympy.Expr:
+    return sympy.Add(*[sympy.exp(z) for z in zs])
+
+
+register(Activation("softmax", None, latex="\\mathrm{softmax}", unit_range=True, output_only=True, coupled=Coupled(
+    value=lambda zs, j: sympy.exp(zs[j]) / _exps(zs),
+    local=lambda ao, aj, same: ao * ((1 if same else 0) - aj),
+    probability=lambda a: a, numpy="{e} / {q}")))
+# aj = zj − log Σ e^zk, computed as s − log q (s = z − max z): no overflow, no log of 0
+register(Activation("log_softmax", None, latex="\\mathrm{logsoftmax}", output_only=True, coupled=Coupled(
+    value=lambda zs, j: zs[j] - sympy.log(_exps(zs)),
+    local=lambda ao, aj, same: (1 if same else 0) - sympy.exp(aj),
+    probability=sympy.exp, numpy="{s} - numpy.log({q})", losses=("nll",))))
 
 #: the activations defined here; extend.py neither replaces nor removes them
 BUILT_IN = frozenset(ACTIVATIONS)

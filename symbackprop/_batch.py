@@ -211,7 +211,7 @@ def from_data(data: dict, source: str, activation=None, loss=None, bias=None) ->
             raise SpecError(f"{lay.activation.name} is for the output layer only, but layer {k} is hidden: "
                             "choose another activation for the hidden layers")
     check_outputs(lossobj, layers[-1].activation, layers[-1].size, layers[-1].bias,
-                  "use sigmoid or softmax outputs, or loss mse")
+                  "use sigmoid or softmax outputs, or loss mse", coupled_outputs=True)
     return net
 
 

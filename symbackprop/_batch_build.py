@@ -63,9 +63,9 @@ def _activate(net, k, lay, zs, eqs, s) -> list:
     a = [BName("a", (j,), k, s) for j in range(1, len(zs) + 1)]
     if k == net.depth:
         step, table = one_step(net), rename(net, s)
-        soft = lay.activation.name == "softmax"
+        coupled = lay.activation.coupled is not None
         for j in range(1, len(zs) + 1):
-            local = softmax_local(a, zs, j - 1) if soft else ()
+            local = softmax_local(a, zs, j - 1, lay.activation) if coupled else ()
             eqs.append(Equation(a[j - 1], step.activation_value(j, 2).xreplace(table), local=local))
         return a
     act = lay.activation

@@ -67,7 +67,7 @@ class BatchDerivation(Displays, SweptNames):
 
     def target_groups(self) -> list:
         net, last = self.network, self.network.layers[-1]
-        if last.activation.name == "softmax" and net.loss.targets == "distribution":
+        if last.activation.coupled and net.loss.targets == "distribution":
             return [[BName("t", (j,), None, s) for j in range(1, last.size + 1)] for s in range(1, net.samples + 1)]
         return []
 

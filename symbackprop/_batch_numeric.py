@@ -141,9 +141,10 @@ class BatchFunction(OutputLayer):
     # ------------------------------------------------------------ forward
     def _activate(self, k: int, z):
         f = self.parts.f[self._act[k]]
-        if f is None:                                                    # softmax, shifted by the max
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
+        if f is None:                                                    # softmax (…), from the shifted z
+            shifted = z - z.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
+            return self.parts.coupled[self._act[k]].evaluate(shifted, e, e.sum(axis=1, keepdims=True))
         return _same(f(z), z)
 
     def forward(self, P: dict, X, M: dict):

@@ -119,7 +119,7 @@ class RNNVectorized:
             o = h @ P["V"]
             if net.bias:
                 o = o + P["c"]
-            y, la = self._output(o, f_out)
+            y, la = self._output(o, f_out, self.parts.coupled[1])
             target = T[:, t - 1]
             total += loss_term(o, y, target, la).sum()
             if output_delta is not None:
@@ -153,13 +153,15 @@ class RNNVectorized:
     __call__ = run
 
     @staticmethod
-    def _output(o, f_out):
+    def _output(o, f_out, coupled=None):
+        """(a, log-softmax) of an output layer: f_out's, or a coupled one's (softmax when not given)."""
         if f_out is not None:
             return f_out(o), 0.0
-        shifted = o - o.max(axis=1, keepdims=True)
+        shifted = o - o.max(axis=1, keepdims=True)                 # softmax and the like
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
-        return e / total, shifted - np.log(total)
+        a = e / total if coupled is None else coupled.evaluate(shifted, e, total)
+        return a, shifted - np.log(total)
 
     def loss(self, P, X, T, h0=None) -> float:
         return self.run(P, X, T, h0)[0]

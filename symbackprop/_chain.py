@@ -144,8 +144,13 @@ def _foreign(net, exprs) -> str | None:
     """A hint when an answer uses an activation (or its derivative) the network does not have."""
     from ._activations import ACTIVATIONS
     own = {a.name for a in net.activations}
+    loss, mine = getattr(net, "loss", None), set()   # a loss written with relu (hinge) may use relu'
+    if loss is not None:
+        a, t, s = sympy.symbols("a t s", real=True)
+        term = loss.term(a, t, s) if loss.coupled else loss.term(a, t)
+        mine = {type(f).__name__.rstrip("'") for f in sympy.sympify(term).atoms(sympy.Function)}
     used = sorted({type(f).__name__ for e in exprs for f in e.atoms(sympy.Function)})
-    foreign = [n for n in used if n.rstrip("'") in ACTIVATIONS and n.rstrip("'") not in own | {"g"}]
+    foreign = [n for n in used if n.rstrip("'") in ACTIVATIONS and n.rstrip("'") not in own | {"g"} | mine]
     if not foreign:
         return None
     name = foreign[0].rstrip("'")

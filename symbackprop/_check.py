@@ -17,7 +17,7 @@ import sympy
 
 from . import _names as names
 from . import _reference as reference
-from ._activations import Z
+from ._activations import ACTIVATIONS, Z
 from ._compile import vectorized
 from ._bptt import GROUPS, LETTER, RNNVectorized, flat, values_of
 from ._program import printed_formulas
@@ -64,14 +64,16 @@ def random_point(net: Network, rng, batch: int = 1):
 
 
 def random_targets(loss, out: str, rng, shape: tuple, n: int):
-    """Targets valid for the loss: one-hot for softmax cross-entropy, a distribution for softmax KL,
-    in (0, 1) for log losses and (0, 1) outputs, else in (−1, 1); ``shape`` (batch[, steps]) then
-    ``n`` outputs; ±1 for a loss of sign targets (hinge)."""
+    """Targets valid for the loss: one-hot for softmax cross-entropy and the losses of one-hot targets
+    (nll, multiclass_hinge), a distribution for softmax KL, in (0, 1) for log losses and (0, 1)
+    outputs, else in (−1, 1); ``shape`` (batch[, steps]) then ``n`` outputs; ±1 for a loss of sign
+    targets (hinge)."""
+    coupled = out in ACTIVATIONS and ACTIVATIONS[out].coupled is not None
     if loss.targets == "sign":
         return rng.choice([-1.0, 1.0], size=(*shape, n))
-    if out == "softmax" and loss.name == "cross_entropy":
+    if loss.one_hot or (coupled and loss.name == "cross_entropy"):
         return np.eye(n)[rng.integers(0, n, size=shape)]
-    if out == "softmax" and loss.targets == "distribution":
+    if coupled and loss.targets == "distribution":
         t = rng.uniform(0.05, 1.0, size=(*shape, n))
         return t / t.sum(axis=-1, keepdims=True)
     if loss.needs_unit_range or out in ("sigmoid", "softmax"):

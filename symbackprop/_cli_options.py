@@ -33,10 +33,12 @@ def progress(net, quiet: bool, stages: int, label: str):
 def spec_options(f):
     """The options every command takes after SPEC."""
     f = click.option("--bias/--no-bias", default=None, help="Biases on every layer after the inputs (default: off).")(f)
-    f = click.option("--loss", metavar="NAME", help="mse (default), cross_entropy or bce.")(f)
+    f = click.option("--loss", metavar="NAME", help="mse (default), cross_entropy, bce, mae, kl, huber, hinge, "
+                  "nll (after log_softmax) or multiclass_hinge.")(f)
     f = click.option("--activation", metavar="NAME[,NAME…]",
                      help="One activation, or one per layer after the inputs: g (default), sigmoid, tanh, "
-                          "relu, leaky_relu, softplus, linear, softmax (outputs), or an expression in z.")(f)
+                          "relu, leaky_relu, softplus, linear, softmax or log_softmax (outputs), "
+                          "or an expression in z.")(f)
     return click.argument("spec", metavar="SPEC")(f)
 
 

@@ -43,7 +43,8 @@ def _bad_input(f):
 @click.command(name="exercise")
 @click.argument("spec", metavar="SPEC")
 @click.option("--activation", metavar="NAME[,NAME…]", help="As for derive; a numeric exercise needs a named one.")
-@click.option("--loss", metavar="NAME", help="mse (default), cross_entropy or bce.")
+@click.option("--loss", metavar="NAME", help="mse (default), cross_entropy, bce, mae, kl, huber, hinge, "
+                  "nll (after log_softmax) or multiclass_hinge.")
 @click.option("--bias/--no-bias", default=None, help="Biases on every layer after the inputs (default: off).")
 @click.option("--seed", type=click.IntRange(min=0), metavar="S",
               help="The variant: each seed gives other numbers (or weights to derive), the same seed the same.")
@@ -101,7 +102,8 @@ def exercise_cmd(spec, activation, loss, bias, seed, lr, symbolic, solution, fmt
 @click.argument("spec", metavar="SPEC")
 @click.argument("submissions", metavar="PATH")
 @click.option("--activation", metavar="NAME[,NAME…]", help="As for derive and verify.")
-@click.option("--loss", metavar="NAME", help="mse (default), cross_entropy or bce.")
+@click.option("--loss", metavar="NAME", help="mse (default), cross_entropy, bce, mae, kl, huber, hinge, "
+                  "nll (after log_softmax) or multiclass_hinge.")
 @click.option("--bias/--no-bias", default=None, help="Biases on every layer after the inputs (default: off).")
 @click.option("--weights", "weights_file", metavar="FILE",
               help="Credits (TOML): named, unnamed, unreadable, questions = [...], a [mistakes] table by kind.")

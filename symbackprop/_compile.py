@@ -39,7 +39,7 @@ def _check_evaluable(net: Network) -> None:
 
 
 # ---------------------------------------------------------------- vectorized
-_Z, _A, _T, _LA = sympy.symbols("z a t la", real=True)
+_Z, _A, _T, _LA, _S = sympy.symbols("z a t la s", real=True)
 
 
 def _elementwise(expr, *args):
@@ -76,7 +76,7 @@ class Vectorized:
         self.network, self.reduction = net, reduction
         self.f, self.fprime, self.prime_of_output = [], [], []
         for act in net.activations:
-            if act.name == "softmax":
+            if act.coupled:                      # written from the layer's shifted z (_fused.py, _scalar.py)
                 self.f.append(None)
                 self.fprime.append(None)
                 self.prime_of_output.append(False)
@@ -94,11 +94,23 @@ class Vectorized:
         delta = d.deltas[names.delta(1, L).name]
         if out.derivative_in_output is not None and not out.inline:
             delta = delta.xreplace({out.prime(names.zsym(1, L)): out.derivative_in_output(names.asym(1, L))})
-        delta_one = _node_one(net, delta)
-        self.output_delta = _elementwise(delta_one, _Z, _A, _T) if delta_one is not None else None
-        dE_da = sympy.diff(net.loss.term(names.asym(1, L), names.target(1)), names.asym(1, L))
-        self.dE_da = _elementwise(_node_one(net, dE_da), _Z, _A, _T)
-        self.loss_term = self._stable_loss(out, net)
+        self.coupled = [act.coupled for act in net.activations]
+        self.scores = None                       # a coupled loss: (∂term/∂a, ∂term/∂s) in z, a, t, s
+        if net.loss.coupled:
+            term = net.loss.term(_A, _T, _S)
+            self.output_delta = None
+            self.scores = tuple(_elementwise(sympy.diff(term, x), _Z, _A, _T, _S) for x in (_A, _S))
+            self.dE_da = self.scores[0]
+            self.loss_term = _elementwise(term, _Z, _A, _T, _LA, _S)
+        else:
+            delta_one = _node_one(net, delta)
+            self.output_delta = _elementwise(delta_one, _Z, _A, _T) if delta_one is not None else None
+            if self.output_delta is None and out.coupled and out.name != "softmax":
+                raise CompileError(f"{out.name} outputs compile with the shortcut δ of loss "
+                                   f"{' or '.join(out.coupled.losses)} only")
+            dE_da = sympy.diff(net.loss.term(names.asym(1, L), names.target(1)), names.asym(1, L))
+            self.dE_da = _elementwise(_node_one(net, dE_da), _Z, _A, _T)
+            self.loss_term = self._stable_loss(out, net)
         self._compiled()
 
     @staticmethod
@@ -108,8 +120,8 @@ class Vectorized:
         if out.name == "sigmoid":
             # log σ(z) = −log(1 + e^(−z)), log(1 − σ(z)) = −log(1 + e^z)
             term = term.xreplace({sympy.log(_A): -logaddexp(0, -_Z), sympy.log(1 - _A): -logaddexp(0, _Z)})
-        elif out.name == "softmax":
-            term = term.xreplace({sympy.log(_A): _LA})   # la = log-softmax, computed shifted
+        elif out.coupled and out.coupled.probability(_A) == _A:
+            term = term.xreplace({sympy.log(_A): _LA})   # a is softmax: la = log a, computed shifted
         return _elementwise(term, _Z, _A, _T, _LA)
 
     def _weights(self, W) -> list:

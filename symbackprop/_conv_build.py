@@ -180,18 +180,17 @@ def _dense(net: ConvNet, k: int, lay: Dense, parameters: list, entry) -> list:
         parameters += [MapName("b", (j,), k + 1) for j in range(1, lay.size + 1)]
     zs = [entry("z", k + 1, (j,)) for j in range(1, lay.size + 1)]
     outs = [entry("a", k + 1, (j,)) for j in range(1, lay.size + 1)]
-    softmax = lay.activation.name == "softmax"
-    prime = None if softmax else _prime(lay.activation)
+    coupled = lay.activation.coupled           # softmax and the like: each a reads every z
+    prime = None if coupled else _prime(lay.activation)
     equations = []
     for j in range(1, lay.size + 1):
         pairs = [(W[m][j - 1], a) for m, a in enumerate(below)]
         if lay.bias:
             pairs.append((MapName("b", (j,), k + 1), sympy.S.One))
         equations.append(Equation(zs[j - 1], weighted_sum(pairs), entry("delta", k + 1, (j,)), tuple(pairs)))
-        if not softmax:
+        if not coupled:
             equations.append(Equation(outs[j - 1], lay.activation.apply(zs[j - 1]), local=((zs[j - 1], prime(zs[j - 1])),)))
-    if softmax:
-        exps = [sympy.exp(z) for z in zs]
-        equations += [Equation(outs[j], exps[j] / sympy.Add(*exps), local=softmax_local(outs, zs, j))
+    if coupled:
+        equations += [Equation(outs[j], coupled.value(zs, j), local=softmax_local(outs, zs, j, lay.activation))
                       for j in range(lay.size)]
     return equations

@@ -81,7 +81,7 @@ class ConvDerivation(Displays, SweptNames):
 
     def target_groups(self) -> list:
         net = self.network
-        if net.layers[-1].activation.name == "softmax" and net.loss.targets == "distribution":
+        if net.layers[-1].activation.coupled and net.loss.targets == "distribution":
             return [[target(j) for j in range(1, net.shape(net.depth)[0] + 1)]]
         return []
 

@@ -181,9 +181,10 @@ class ConvFunction(OutputLayer):
                 if b is not None:
                     z += b
             f = parts.f[self._act[k + 1]]
-            if f is None:                                                    # softmax, shifted by the max
-                e = np.exp(z - z.max(axis=1, keepdims=True))
-                a = e / e.sum(axis=1, keepdims=True)
+            if f is None:                                                    # softmax and the like, shifted
+                shifted = z - z.max(axis=1, keepdims=True)
+                e = np.exp(shifted)
+                a = parts.coupled[self._act[k + 1]].evaluate(shifted, e, e.sum(axis=1, keepdims=True))
             else:
                 a = _same(f(z), z)
             Z.append(z), A.append(a), kept.append(keep)

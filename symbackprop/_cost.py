@@ -55,19 +55,25 @@ def backprop_counts(net: Network) -> dict:
         n_in, n_out = net.layers[k - 1], net.layers[k]
         fwd[0] += n_in * n_out + (n_in - 1) * n_out + (n_out if net.bias else 0)   # z = a W (+ b)
         act = net.activation(k + 1)
-        if act.name == "softmax":
-            fwd[0] += 3 * n_out                       # shift, sum, divide
+        if act.coupled:
+            fwd[0] += 3 * n_out                       # shift, sum, divide (or subtract the log)
             fwd[1] += n_out                           # exp
         else:
             a, o = _ops(act.apply(Z))
             fwd[0] += a * n_out
             fwd[1] += o * n_out
     from ._names import asym, delta, target, zsym
-    term = net.loss.term(asym(1, L), target(1))
+    scores = sympy.Symbol("s", real=True)               # a coupled loss's Σ t·a: one product and sum per output
+    term = net.loss.term(asym(1, L), target(1), *([scores] if net.loss.coupled else []))
     a, o = _ops(term)
-    fwd[0] += (a + 1) * net.layers[-1]                # + summing over outputs
+    fwd[0] += (a + 1 + (2 if net.loss.coupled else 0)) * net.layers[-1]     # + summing over outputs
     fwd[1] += o * net.layers[-1]
-    a, o = _ops(d.deltas[delta(1, L).name].xreplace({zsym(1, L): Z, asym(1, L): _A, target(1): _T}))
+    if net.loss.coupled:                              # ∂term/∂a + t·Σ ∂term/∂s, times f'
+        one = sympy.diff(term, asym(1, L)) + target(1) * sympy.diff(term, scores)
+        a, o = _ops(one * net.activation(L).prime(zsym(1, L)) if not net.activation(L).inline else one)
+        a += 1
+    else:
+        a, o = _ops(d.deltas[delta(1, L).name].xreplace({zsym(1, L): Z, asym(1, L): _A, target(1): _T}))
     bwd[0] += a * net.layers[-1]
     bwd[1] += o * net.layers[-1]
     for k in range(L - 1, 0, -1):
@@ -147,9 +153,11 @@ def cost(net: Network, batch: int = 1, repeat: int = 50) -> list[CostRow]:
     total_s = _median_time(lambda: f(W, b, X, T), repeat)
     rows = [CostRow("backprop (compiled per-layer code)", counts["forward"]["mul+add"],
                     counts["forward+backward"]["mul+add"], forward_s, total_s)]
+    coupled = [a.name for a in net.activations if a.coupled]
     if all(a.evaluable for a in net.activations) and net.n_parameters <= MAX_EXPANDED:
         rows.append(per_weight(net))
     else:
-        rows.append(CostRow("one expression per weight", None, None, None, None,
-                            f"not run: over {MAX_EXPANDED} parameters the expanded expressions grow too large"))
+        why = (f"{coupled[0]} outputs read the whole layer; this comparison takes elementwise activations only"
+               if coupled else f"over {MAX_EXPANDED} parameters the expanded expressions grow too large")
+        rows.append(CostRow("one expression per weight", None, None, None, None, f"not run: {why}"))
     return rows

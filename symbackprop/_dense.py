@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy
 
 from . import _names as names
+from ._activations import ACTIVATIONS
 from ._graph import E, Equation, Model
 from ._network import Network
 
@@ -17,13 +18,15 @@ from ._network import Network
 R = sympy.Symbol("R", real=True)
 
 
-def softmax_local(outs: list, zs: list, o: int) -> tuple:
-    """∂ao/∂zj of exp(zo)/Σ exp(zm) is ao·([o = j] − aj) (tests check it against sympy.diff)."""
-    return tuple((zs[j], outs[o] * ((1 if o == j else 0) - outs[j])) for j in range(len(zs)))
+def softmax_local(outs: list, zs: list, o: int, act=None) -> tuple:
+    """((zj, ∂ao/∂zj), …) of a coupled output activation, written in the outputs: softmax's (the
+    default) ao·([o = j] − aj), log_softmax's [o = j] − e^aj (tests check them against sympy.diff)."""
+    local = (act or ACTIVATIONS["softmax"]).coupled.local
+    return tuple((zs[j], local(outs[o], outs[j], o == j)) for j in range(len(zs)))
 
 
 def build(net: Network) -> Model:
-    """The network's equations in the seed's order: per layer z1, a1, z2, a2, … (softmax: z's first).
+    """The network's equations in the seed's order: per layer z1, a1, z2, a2, … (coupled: z's first).
 
     A skip adds (1, aj[s]) to zj[k]'s terms; a tied layer's coefficients are another
     layer's weights, transposed; a penalty adds its terms to E.
@@ -41,8 +44,8 @@ def build(net: Network) -> Model:
             parameters += [w for row in W for w in row]
         if net.bias:
             parameters += [names.bias(j, k) for j in nodes]
-        softmax = net.activation(k).name == "softmax"
-        if softmax:                                # each a needs every z of its layer
+        coupled = net.activation(k).coupled is not None
+        if coupled:                                # each a needs every z of its layer (softmax)
             order = [(kind, j) for kind in "za" for j in nodes]
             outs = [names.asym(j, k) for j in nodes]
             zs = [names.zsym(j, k) for j in nodes]
@@ -57,7 +60,7 @@ def build(net: Network) -> Model:
                     pairs.append((names.bias(j, k), sympy.S.One))
                 equations.append(Equation(names.zsym(j, k), weighted_sum(pairs), names.delta(j, k), tuple(pairs)))
             else:
-                local = softmax_local(outs, zs, j - 1) if softmax else ()
+                local = softmax_local(outs, zs, j - 1, net.activation(k)) if coupled else ()
                 equations.append(Equation(names.asym(j, k), net.activation_value(j, k), local=local))
     loss = net.loss_value()
     if net.penalty:                                # R = λ/2·Σw² (+ λ·Σ|w|), and E = loss + R

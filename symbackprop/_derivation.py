@@ -16,13 +16,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
 from functools import cached_property
+from typing import ClassVar
 
 import sympy
 
-from . import _dense
-from . import _names as names
+from . import _dense, _names as names
 from ._display import Displays
 from ._errors import LimitError
 from ._graph import E, Partial, Sweep, collector_paused, sweep
@@ -32,10 +31,9 @@ from ._steps import DeltaStep, Output, Shortcuts, output_step
 MAX_PATHS = 12
 #: the expanded form (x, t, w, b, g only) is made for networks up to this many parameters
 MAX_EXPANDED = 50
-#: the expanded forms grow with the product of the layer sizes and the depth: above this
-#: estimate they are refused (--expanded, --prove); above the second, not shown unasked
-MAX_EXPANDED_SIZE = 300_000
-DEFAULT_EXPANDED_SIZE = 20_000
+#: the expanded forms grow with the product of the layer sizes and the depth: above the first estimate
+#: they are refused (--expanded, --prove); above the second, not shown unasked
+MAX_EXPANDED_SIZE, DEFAULT_EXPANDED_SIZE = 300_000, 20_000
 
 
 def expanded_size(net) -> int:
@@ -52,6 +50,7 @@ def expanded_by_default(net) -> bool:
 @dataclass(frozen=True)
 class WeightStep:
     """∂E/∂p for one weight or bias p, in the seed's order of steps (``Derivation.steps``).
+
     >>> derive(Network.build([2, 1])).steps[0].result
     ((delta1[2], x1),)"""
 
@@ -67,6 +66,7 @@ class WeightStep:
 @dataclass(frozen=True, repr=False)
 class Derivation(Displays):
     """The whole derivation of one network (``symbackprop.derive``); dicts are keyed by plain names.
+
     >>> derive(Network.build([2, 1])).gradients
     {'w11[1]': x1*delta1[2], 'w21[1]': x2*delta1[2]}"""
 
@@ -126,9 +126,9 @@ class Derivation(Displays):
                 *[net.penalty_symbol(kind) for kind, _ in net.penalty]]
 
     def target_groups(self) -> list:
-        """Targets that must sum to 1 (softmax with cross-entropy or KL)."""
+        """Targets that must sum to 1 (softmax with cross-entropy or KL, log_softmax with nll)."""
         net = self.network
-        if net.activation(net.depth).name == "softmax" and net.loss.targets == "distribution":
+        if net.activation(net.depth).coupled and net.loss.targets == "distribution":
             return [[names.target(j) for j in range(1, net.layers[-1] + 1)]]
         return []
 

@@ -73,9 +73,9 @@ def build(net, truncate: int | None = None) -> Model:
         rename = _at(net, t)
         ys = [sym("y", j, t=t) for j in range(1, O + 1)]
         os_ = [sym("o", j, t=t) for j in range(1, O + 1)]
-        softmax = net.output_activation.name == "softmax"
+        coupled = net.output_activation.coupled is not None
         for j in range(1, O + 1):
-            local = softmax_local(ys, os_, j - 1) if softmax else ()
+            local = softmax_local(ys, os_, j - 1, net.output_activation) if coupled else ()
             equations.append(Equation(ys[j - 1], one_step.activation_value(j, 2).xreplace(rename), local=local))
     loss = one_step.loss_value()
     equations.append(Equation(E, sympy.Add(*[loss.xreplace(_at(net, t)) for t in range(1, T + 1)])))

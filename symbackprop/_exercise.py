@@ -142,12 +142,12 @@ def _draw(rng, low: float, high: float) -> float:
 
 def random_values(d, parameters, loss: str, rng) -> dict:
     """Inputs, then targets, then every parameter, each rounded to two decimals; targets one-hot for
-    cross-entropy (per time step in a recurrent network), ±1 for hinge, in (0, 1) otherwise; hj<0> = 0."""
+    cross-entropy, nll and multiclass_hinge (per time step in a recurrent network), ±1 for hinge, in (0, 1) otherwise; hj<0> = 0."""
     base = [s.name for s in d.base_symbols()]
     inputs = [n for n in base if n.startswith("x")]
     targets = [n for n in base if n.startswith("t")]
     values = {n: _draw(rng, -1.0, 1.0) for n in inputs}
-    if loss == "cross_entropy":
+    if loss == "cross_entropy" or LOSSES[loss].one_hot:     # nll, multiclass_hinge: one class per group
         groups: dict = {}
         for n in targets:                       # t1 … tm, or t1<t> … tm<t> for each step t
             groups.setdefault(n.partition("<")[2], []).append(n)

@@ -60,11 +60,11 @@ def kernel(v, dtype, mode: str = "grad"):
         if k in skips:                                          # z[k] adds a[s]
             emit(f"z{k} += {a[skips[k]]}")
         a[k] = f"a{k}"
-        if v.f[k - 2] is None:                                  # softmax, shifted by the max
+        if v.f[k - 2] is None:                                  # softmax and the like, shifted by the max
             emit(f"s{k} = z{k} - z{k}.max(axis=1, keepdims=True)")
             emit(f"e{k} = numpy.exp(s{k})")
             emit(f"q{k} = e{k}.sum(axis=1, keepdims=True)")
-            emit(f"a{k} = e{k} / q{k}")
+            emit(f"a{k} = {v.coupled[k - 2].numpy.format(s=f's{k}', e=f'e{k}', q=f'q{k}')}")
         else:
             f = v.f[k - 2]
             emit(f"a{k} = {emit.value(f.expr, {f.args[0]: f'z{k}'}, f'z{k}')}")
@@ -92,15 +92,19 @@ def _output_stage(v, emit: _Lines, L: int, mode: str) -> None:
     """E (and per sample, for details) and δ[L]: the loss term and the output δ share their
     common subexpressions (a − t)."""
     term = v.loss_term.expr
-    z, a, t, la = v.loss_term.args
+    z, a, t, la = v.loss_term.args[:4]
     idents = {z: f"z{L}", a: f"a{L}", t: "T", la: f"la{L}"}
     if la in term.free_symbols:
         emit(f"la{L} = s{L} - numpy.log(q{L})")                # log-softmax, from the shifted z
+    if v.scores is not None:                                    # a coupled loss reads s = Σ t·a per sample
+        idents[v.loss_term.args[4]] = f"sc{L}"
+        emit(f"sc{L} = (a{L} * T).sum(axis=1, keepdims=True)")
     second = None
     if mode != "loss":
-        part = v.output_delta if v.output_delta is not None else v.dE_da
-        second = part.expr.xreplace(dict(zip(part.args, (z, a, t))))
-    exprs = [term] if second is None else [term, second]
+        parts = v.scores or (v.output_delta if v.output_delta is not None else v.dE_da,)
+        second = [part.expr.xreplace(dict(zip(part.args, v.loss_term.args[:2] + (t,) + v.loss_term.args[4:])))
+                  for part in parts]
+    exprs = [term] if second is None else [term, *second]
     temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_c"))
     for tmp, value in temps:
         idents[tmp] = tmp.name
@@ -115,9 +119,24 @@ def _output_stage(v, emit: _Lines, L: int, mode: str) -> None:
         return
     if v.output_delta is not None:
         emit(f"d{L} = {emit.value(reduced[1], idents, f'z{L}')}")
+    elif v.scores is not None:                  # ∂E/∂a = ∂term/∂a + t·Σ ∂term/∂s, times f'
+        emit(f"u = {emit.value(reduced[1], idents, f'z{L}')}")
+        emit(f"d{L} = u + T * {emit.value(reduced[2], idents, f'z{L}')}.sum(axis=1, keepdims=True)")
+        _times_prime(v, emit, L)
     else:                                                       # softmax: Jacobian times ∂E/∂a
         emit(f"u = {emit.value(reduced[1], idents, f'z{L}')}")
         emit(f"d{L} = a{L} * (u - (u * a{L}).sum(axis=1, keepdims=True))")
+
+
+def _times_prime(v, emit: _Lines, k: int) -> None:
+    """d{k} *= f'(z{k}) (or f' written in a{k}), nothing for a constant 1."""
+    fp = v.fprime[k - 2]
+    if not fp.expr.free_symbols:                                # a constant f' (linear: 1)
+        if fp.expr != 1:
+            emit(f"d{k} *= {code_of(fp.expr, {}, emit.dtype)}")
+        return
+    arg = f"a{k}" if v.prime_of_output[k - 2] else f"z{k}"
+    emit(f"d{k} *= {code_of(fp.expr, {fp.args[0]: arg}, emit.dtype)}")   # δ = (δ' Wᵀ) ⊙ f'
 
 
 def _backward(v, emit: _Lines, L: int) -> None:
@@ -136,13 +155,7 @@ def _backward(v, emit: _Lines, L: int) -> None:
         emit(f"d{k} = d{k + 1} @ W{k}.T")                     # matmul: faster than dot with Wᵀ
         for above in skipped_to.get(k, []):
             emit(f"d{k} += d{above}")
-        fp = v.fprime[k - 2]
-        if not fp.expr.free_symbols:                            # a constant f' (linear: 1)
-            if fp.expr != 1:
-                emit(f"d{k} *= {code_of(fp.expr, {}, emit.dtype)}")
-            continue
-        arg = f"a{k}" if v.prime_of_output[k - 2] else f"z{k}"
-        emit(f"d{k} *= {code_of(fp.expr, {fp.args[0]: arg}, emit.dtype)}")   # δ = (δ' Wᵀ) ⊙ f'
+        _times_prime(v, emit, k)
 
 
 def _reduce_and_penalise(v, emit: _Lines, L: int, mode: str) -> None:

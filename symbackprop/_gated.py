@@ -107,7 +107,7 @@ class GatedRNN:
         hint = ("with output = \"hidden\" the loss reads h, which is not in (0, 1): use loss mse, or "
                 "output = \"dense\" with sigmoid outputs") if output == "hidden" else \
             "use output_activation = \"sigmoid\" or \"softmax\", or loss mse"
-        check_outputs(lossobj, out, outputs, bias, hint)
+        check_outputs(lossobj, out, outputs, bias, hint, coupled_outputs=True)
         return cls(cell, inputs, hidden, outputs, steps, cell_act, out, lossobj, bias, output)
 
     @property
@@ -270,7 +270,7 @@ def _outputs(net: GatedRNN, t: int, V, c, equations: list) -> None:
     one_step, rename = net.output_network(), _at(t, O)
     ys = [gsym("y", j, t=t) for j in range(1, O + 1)]
     qs = [gsym("q", j, t=t) for j in range(1, O + 1)]
-    softmax = net.output_activation.name == "softmax"
+    coupled = net.output_activation.coupled is not None
     for j in range(1, O + 1):
-        local = softmax_local(ys, qs, j - 1) if softmax else ()
+        local = softmax_local(ys, qs, j - 1, net.output_activation) if coupled else ()
         equations.append(Equation(ys[j - 1], one_step.activation_value(j, 2).xreplace(rename), local=local))

@@ -82,7 +82,7 @@ class GatedDerivation(Displays, SweptNames):
 
     def target_groups(self) -> list:
         net = self.network
-        if net.dense and net.output_activation.name == "softmax" and net.loss.targets == "distribution":
+        if net.dense and net.output_activation.coupled and net.loss.targets == "distribution":
             return [[gsym("t", j, t=t) for j in range(1, net.outputs + 1)] for t in range(1, net.steps + 1)]
         return []
 

@@ -172,7 +172,7 @@ class GatedFunction:
         steps, n, H = k["H"].shape[0] - 1, k["H"].shape[1], net.hidden
         hs, t2 = k["H"][1:].reshape(steps * n, H), T.reshape(steps * n, -1)
         q = (hs @ P["V"] + P.get("c", 0)) if net.dense else hs
-        y, la = RNNVectorized._output(q, f_out)          # softmax shifted by the max, its log
+        y, la = RNNVectorized._output(q, f_out, self.parts.coupled[-1])     # softmax (…) from the shifted q
         E = np.sum(loss_term(q, y, t2, la), dtype=dt)
         if grads is None:
             return E, None

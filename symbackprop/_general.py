@@ -51,6 +51,34 @@ def _softmax_instance(d, j: int) -> sympy.Expr:
     return names.asym(j, L) * (_softmax_u(d, j) - total)
 
 
+def _scores_general(d, j_: str, m_: str):
+    """A coupled loss's δj[L] = f'(zj[L])·(∂term/∂a (aj, tj, s) + tj·Σ_m ∂term/∂s (am, tm, s)), s = Σ_m tm·am:
+    (the general form in generic names, node j's instance); the loss's own partials, nothing assumed."""
+    net, L = d.network, d.network.depth
+    a, t, s = (sympy.Dummy(n, real=True) for n in "ats")
+    term = net.loss.term(a, t, s)
+    du, dv = sympy.diff(term, a), sympy.diff(term, s)
+    act = net.activation(L)
+
+    def prime(z):
+        return act.prime(z) if not act.inline else act.derivative.xreplace({next(iter(act.definition.free_symbols)): z})
+
+    def delta(z, a_j, t_j, others, total):
+        """f'(z)·(∂term/∂a + t·Σ ∂term/∂s), ``others`` the (am, tm) the sum runs over."""
+        partial = sympy.Add(*[dv.xreplace({a: a_m, t: t_m, s: total}) for a_m, t_m in others])
+        return prime(z) * (du.xreplace({a: a_j, t: t_j, s: total}) + t_j * partial)
+    m, o, n_L = sympy.Symbol(m_, integer=True, positive=True), sympy.Symbol("o", integer=True, positive=True), \
+        sympy.Symbol("n_L")
+    am, tm = names.generic("a", m_, "L"), names.generic("t", m_)
+    total = sympy.Sum(names.generic("t", "o") * names.generic("a", "o", "L"), (o, 1, n_L))   # s, the right score
+    inside = sympy.Sum(dv.xreplace({a: am, t: tm, s: total}), (m, 1, n_L))
+    aj, tj = names.generic("a", j_, "L"), names.generic("t", j_)
+    general = prime(names.generic("z", j_, "L")) * (du.xreplace({a: aj, t: tj, s: total}) + tj * inside)
+    outs = [(names.asym(o, L), names.target(o)) for o in range(1, net.layers[-1] + 1)]
+    S = sympy.Add(*[t_o * a_o for a_o, t_o in outs])
+    return general, lambda j: delta(names.zsym(j, L), *outs[j - 1], outs, S)
+
+
 def general_form(d) -> GeneralForm:
     """Read the general form off the derivation and check every result is an instance of it."""
     net, L = d.network, d.network.depth
@@ -60,7 +88,13 @@ def general_form(d) -> GeneralForm:
            names.zsym(1, L): names.generic("z", j_, "L")}
     output = d.deltas[names.delta(1, L).name].xreplace(one)
     checked = 0
-    for j in range(1, net.layers[-1] + 1):
+    if net.loss.coupled:                   # every δj[L] reads every output through s = Σ_m tm·am
+        output, instance = _scores_general(d, j_, "m")
+        for j in range(1, net.layers[-1] + 1):
+            if sympy.expand(instance(j) - d.deltas[names.delta(j, L).name]) != 0:
+                raise GeneralFormError(f"delta{j}[{L}] is not an instance of the general δ of {net.loss.name}")
+            checked += 1
+    for j in range(1, net.layers[-1] + 1) if not net.loss.coupled else ():
         back = {names.generic("a", j_, "L"): names.asym(j, L), names.generic("t", j_): names.target(j),
                 names.generic("z", j_, "L"): names.zsym(j, L)}
         if output.free_symbols - set(back):

@@ -28,7 +28,10 @@ class Loss:
     targets: "distribution" when they sum to 1 over the outputs (so softmax's δ is a − t), "sign"
     for ±1, else any; kink: the derivative chosen where the term has none, as the write-up states it;
     outputs: 1 when the loss takes exactly one output node, 0 for any number; settings: the spec
-    keys it was made with beyond its defaults ((key, value) pairs, e.g. huber_delta)."""
+    keys it was made with beyond its defaults ((key, value) pairs, e.g. huber_delta); one_hot: check
+    and the exercises draw one-hot targets; activations: the only output activations it pairs with
+    (empty: any that suits it); coupled: the term reads every output through s = Σk tk·ak (the
+    target class's score), as term(a, t, s)."""
 
     name: str
     term: object
@@ -38,6 +41,16 @@ class Loss:
     kink: str = ""
     outputs: int = 0
     settings: tuple = ()
+    one_hot: bool = False
+    activations: tuple = ()
+    coupled: bool = False
+
+    def value(self, outs: list, targets: list) -> sympy.Expr:
+        """E over the output nodes ``outs`` with targets ``targets``: the sum of the term."""
+        if self.coupled:
+            s = sympy.Add(*[t * a for a, t in zip(outs, targets)])
+            return sympy.Add(*[self.term(a, t, s) for a, t in zip(outs, targets)])
+        return sympy.Add(*[self.term(a, t) for a, t in zip(outs, targets)])
 
 
 LOSSES: dict[str, Loss] = {}
@@ -124,6 +137,17 @@ register(Loss("hinge", lambda a, t: _RELU(1 - t * a), description="the hinge los
               targets="sign", outputs=1,
               kink="-t relu'(1 - t a), that is -t where t a is below 1 and 0 above; at t a = 1 it is taken as 0 "
                    "(relu'(0) = 0)"))
+
+# nll on log-probabilities a (log_softmax outputs): −Σ tj·aj, so that δj = e^aj − tj
+register(Loss("nll", lambda a, t: -t * a, description="the negative log-likelihood",
+              targets="distribution", one_hot=True, activations=("log_softmax",)))
+# CS231n's SVM loss: Σ over the wrong classes j of max(0, aj − s + 1), s = Σk tk·ak the right class's
+# score (one-hot t); (1 − t)·relu(…) drops the right class's own term, relu'(0) = 0 as for hinge
+register(Loss("multiclass_hinge", lambda a, t, s: (1 - t) * _RELU(a - s + 1), coupled=True, one_hot=True,
+              description="the multiclass hinge loss with margin 1",
+              kink="(1 - t) relu'(a - s + 1) in a and -(1 - t) relu'(a - s + 1) in s, where s is the sum of t a "
+                   "over the outputs (the right class's score): 1 where a wrong class's margin a - s + 1 is above 0 "
+                   "and 0 below; at a margin of exactly 0 it is taken as 0 (relu'(0) = 0)"))
 
 #: the losses defined here; extend.py neither replaces nor removes them
 BUILT_IN = frozenset(LOSSES)

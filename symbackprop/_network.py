@@ -53,17 +53,40 @@ def checked_parts(n_params: int, activations, loss) -> Loss:
     return LOSSES[loss]
 
 
-def check_outputs(loss: Loss, out: Activation, outputs: int, bias, hint: str) -> None:
-    """Checks every kind makes last: outputs that suit the loss (``hint`` names the fix), softmax's
-    outputs, bias a boolean."""
+def check_outputs(loss: Loss, out: Activation, outputs: int, bias, hint: str, coupled_outputs: bool = False,
+                  coupled_losses: bool = False) -> None:
+    """Checks every kind makes last: outputs that suit the loss (``hint`` names the fix), the
+    pairings a loss or an output activation insists on, a coupled layer's outputs, bias a boolean.
+
+    coupled_outputs, coupled_losses: the kind handles every coupled output activation (log_softmax
+    as well as softmax), every coupled loss (multiclass_hinge); without them, softmax only.
+    """
+    if out.coupled and out.name != "softmax" and not coupled_outputs:
+        raise SpecError(f"output activation {out.name} is not available for this kind of network yet: "
+                        "use softmax with cross_entropy here")
+    if loss.coupled and not coupled_losses:
+        raise SpecError(f"loss {loss.name} is not available for this kind of network yet: use it in a dense "
+                        "network, or softmax with cross_entropy here")
+    if loss.activations and out.name not in loss.activations:
+        raise SpecError(f"loss {loss.name} takes {' or '.join(loss.activations)} outputs, not {out.name}: "
+                        f"use --activation …,{loss.activations[0]}")
+    if out.coupled and out.coupled.losses and loss.name not in out.coupled.losses:
+        raise SpecError(f"{out.name} outputs go with loss {' or '.join(out.coupled.losses)} only, not {loss.name}: "
+                        f"use loss {out.coupled.losses[0]}, or softmax outputs for {loss.name}")
+    if loss.coupled and out.coupled:
+        raise SpecError(f"loss {loss.name} reads the outputs as scores, which {out.name} couples: "
+                        "use linear outputs (or another elementwise activation)")
     if loss.needs_unit_range and not out.unit_range:
         raise SpecError(f"loss {loss.name} takes the log of the outputs, which {out.name} does not keep in (0, 1): "
                         f"{hint}")
     if out.output_only and outputs < 2:
-        raise SpecError("softmax needs at least 2 output nodes: use sigmoid for a single output")
+        raise SpecError(f"{out.name} needs at least 2 output nodes: use sigmoid for a single output")
     if loss.outputs and outputs != loss.outputs:
         raise SpecError(f"loss {loss.name} takes one output node (its sign the class, targets +1 or -1), not "
                         f"{outputs}: use one output node, with any output activation but softmax")
+    if (loss.coupled or loss.one_hot) and outputs < 2:
+        raise SpecError(f"loss {loss.name} needs at least 2 output nodes, one per class: use hinge for 2 classes "
+                        "on one output")
     if not isinstance(bias, bool):
         raise SpecError(f"bias must be true or false, got {bias!r}")
 
@@ -119,7 +142,8 @@ class Network:
                 raise SpecError(f"{act.name} is for the output layer only, but layer {k} is hidden: "
                                 "choose another activation for the hidden layers")
             acts.append(act)
-        check_outputs(lossobj, acts[-1], layers[-1], bias, "use sigmoid or softmax outputs, or loss mse")
+        check_outputs(lossobj, acts[-1], layers[-1], bias, "use sigmoid or softmax outputs, or loss mse",
+                      coupled_outputs=True, coupled_losses=True)
         return cls(layers, tuple(acts), lossobj, bias, *_structure(layers, skips, ties, penalty))
 
     # -- shape
@@ -204,18 +228,16 @@ class Network:
 
     # -- the equations' right-hand sides, over named intermediates
     def activation_value(self, j: int, k: int) -> sympy.Expr:
-        """aj[k] in terms of zj[k] (softmax: of every z of the layer)."""
+        """aj[k] in terms of zj[k] (a coupled one, softmax: of every z of the layer)."""
         act = self.activation(k)
-        if act.name == "softmax":
-            zs = [sympy.exp(names.zsym(m, k)) for m in range(1, self.layers[k - 1] + 1)]
-            return zs[j - 1] / sympy.Add(*zs)
+        if act.coupled:
+            return act.coupled.value([names.zsym(m, k) for m in range(1, self.layers[k - 1] + 1)], j - 1)
         return act.apply(names.zsym(j, k))
 
     def loss_value(self) -> sympy.Expr:
         """E in terms of the outputs aj[L] and targets tj."""
-        L = self.depth
-        return sympy.Add(*[self.loss.term(names.asym(j, L), names.target(j))
-                           for j in range(1, self.layers[-1] + 1)])
+        L, n = self.depth, range(1, self.layers[-1] + 1)
+        return self.loss.value([names.asym(j, L) for j in n], [names.target(j) for j in n])
 
 
 def _structure(layers: tuple, skips, ties, penalty) -> tuple:

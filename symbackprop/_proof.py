@@ -37,7 +37,7 @@ def prove_all(d, which=None) -> dict:
     net = d.network
     nested = d.nested_loss()
     constraint = {}
-    if net.activation(net.depth).name == "softmax" and net.loss.targets == "distribution":
+    if net.activation(net.depth).coupled and net.loss.targets == "distribution":
         ts = [names.target(o) for o in range(1, net.layers[-1] + 1)]
         constraint = {ts[-1]: 1 - sympy.Add(*ts[:-1])}
     return {name: equal_by_algebra(sympy.diff(nested, d.symbols[name]) - d.expanded(name), constraint,

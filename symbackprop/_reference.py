@@ -15,14 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 
-from ._tables import (ACTIVATIONS, LOSSES, _loss_value, _output_delta, act_prime, act_value,  # noqa: F401
+from ._tables import (ACTIVATIONS, COUPLED, LOSSES, _loss_value, _output_delta, act_prime, act_value,  # noqa: F401
                       five_point_derivative, loss_entry)
 
 
 def backprop(layers, acts, loss, W, b, X, T):
     """(E, dW, db, info) summed over the batch; info holds Z, A and the δ's per layer.
 
-    acts: one per layer after the inputs, a name of ACTIVATIONS, "softmax", or a
+    acts: one per layer after the inputs, a name of ACTIVATIONS, "softmax", "log_softmax", or a
     NumPy function (a custom activation, differentiated by the five-point stencil).
     """
     T, A, Z, L = np.asarray(T, dtype=float), [np.asarray(X, dtype=float)], [None], len(layers) - 1
@@ -48,9 +48,10 @@ def _general_checks(sizes, acts, loss, W, b, skips, ties, penalty, reduction):
     L = len(sizes)
     if L < 2 or len(acts) != L - 1:
         raise ValueError(f"need at least 2 layer sizes and one activation per layer 2..{L}")
-    names = [*ACTIVATIONS, "softmax"]
-    if any(not callable(a) and a not in names for a in acts) or "softmax" in acts[:-1]:
-        raise ValueError(f"activations must be in {names} (softmax only at the output) or functions")
+    names = [*ACTIVATIONS, *COUPLED]
+    if any(not callable(a) and a not in names for a in acts) or any(a in COUPLED for a in acts[:-1]):
+        raise ValueError(f"activations must be in {names} (softmax and log_softmax only at the output) "
+                         "or functions")
     loss_entry(loss)
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', not {reduction!r}")

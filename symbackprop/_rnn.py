@@ -83,7 +83,7 @@ class RNN:
             raise SpecError(f"{hid.name} is for outputs only: choose another hidden activation, "
                             "e.g. activation = \"tanh\"")
         check_outputs(lossobj, out, outputs, bias,
-                      "use output_activation = \"sigmoid\" or \"softmax\", or loss mse")
+                      "use output_activation = \"sigmoid\" or \"softmax\", or loss mse", coupled_outputs=True)
         return cls(inputs, hidden, outputs, steps, hid, out, lossobj, bias)
 
     @property
@@ -231,9 +231,9 @@ class RNNDerivation(Displays):
         return out
 
     def target_groups(self) -> list:
-        """Targets that must sum to 1 (softmax with cross-entropy): one group per step."""
+        """Targets that must sum to 1 (softmax with cross-entropy, log_softmax with nll): one group per step."""
         net = self.network
-        if not (net.output_activation.name == "softmax" and net.loss.targets == "distribution"):
+        if not (net.output_activation.coupled and net.loss.targets == "distribution"):
             return []
         return [[sym("t", j, t=t) for j in range(1, net.outputs + 1)] for t in range(1, net.steps + 1)]
 

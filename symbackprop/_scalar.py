@@ -115,14 +115,15 @@ def _build(v, mode: str):
             terms = [f"a{k - 1}_{i}*{w(k - 1, i, j)}" for i in range(1, n[k - 2] + 1)]
             emit(f"z{k}_{j} = {' + '.join(terms + ([f'b{k}_{j}'] if net.bias else []))}")
         f = v.f[k - 2]
-        if f is None:                                           # softmax, shifted by the max
+        if f is None:                                           # softmax and the like, shifted by the max
             zs = [f"z{k}_{j}" for j in range(1, n[k - 1] + 1)]
             emit(f"m = max({', '.join(zs)})")
             for j in range(1, n[k - 1] + 1):
                 emit(f"e{j} = math.exp(z{k}_{j} - m)")
             emit(f"q = {' + '.join(f'e{j}' for j in range(1, n[k - 1] + 1))}")
+            code = v.coupled[k - 2].numpy.replace("numpy.", "math.")
             for j in range(1, n[k - 1] + 1):
-                emit(f"a{k}_{j} = e{j} / q")
+                emit(f"a{k}_{j} = {code.format(s=f'(z{k}_{j} - m)', e=f'e{j}', q='q')}")
             if v.loss_term.args[3] in v.loss_term.expr.free_symbols:   # log-softmax, from the shifted z
                 emit("m += math.log(q)")
                 for j in range(1, n[k - 1] + 1):
@@ -158,22 +159,36 @@ def _build(v, mode: str):
 
 def _output(v, emit, L: int, n_out: int, mode: str) -> None:
     """E = Σ the loss term, and δ[L]; the two share their common subexpressions (a − t)."""
-    z, a, t, la = v.loss_term.args
+    z, a, t, la = v.loss_term.args[:4]
     exprs = [v.loss_term.expr]
     if mode != "loss":
-        part = v.output_delta if v.output_delta is not None else v.dE_da
-        exprs.append(part.expr)
+        parts = v.scores or (v.output_delta if v.output_delta is not None else v.dE_da,)
+        exprs += [part.expr for part in parts]
     temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_c"))
-    args = [z, a, t, la] + [tmp for tmp, _ in temps]
+    args = [z, a, t, la, *v.loss_term.args[4:]] + [tmp for tmp, _ in temps]
     filled = [_Template(value, args) for _, value in temps] + [_Template(e, args) for e in reduced]
+    if v.scores is not None:                                    # a coupled loss reads s = Σ t·a
+        emit(f"sc = {' + '.join(f't_{j}*a{L}_{j}' for j in range(1, n_out + 1))}")
     for j in range(1, n_out + 1):
-        names = [f"z{L}_{j}", f"a{L}_{j}", f"t_{j}", f"la{L}_{j}"] + [f"c{m}_{j}" for m in range(len(temps))]
+        names = [f"z{L}_{j}", f"a{L}_{j}", f"t_{j}", f"la{L}_{j}"] + (["sc"] if v.scores is not None else [])
+        names += [f"c{m}_{j}" for m in range(len(temps))]
         for m, template in enumerate(filled[:len(temps)]):
             emit(f"c{m}_{j} = {template.fill(*names)}")
         emit(f"l_{j} = {filled[len(temps)].fill(*names)}")
         if mode != "loss":
             emit(f"{'d' if v.output_delta is not None else 'u'}{L}_{j} = {filled[len(temps) + 1].fill(*names)}")
+            if v.scores is not None:
+                emit(f"r{L}_{j} = {filled[len(temps) + 2].fill(*names)}")
     emit(f"E = {' + '.join(f'l_{j}' for j in range(1, n_out + 1))}")
+    if mode != "loss" and v.scores is not None:     # ∂E/∂a = ∂term/∂a + t·Σ ∂term/∂s, times f'
+        fp = v.fprime[L - 2]
+        template = _Template(fp.expr, fp.args)
+        emit(f"rs = {' + '.join(f'r{L}_{j}' for j in range(1, n_out + 1))}")
+        for j in range(1, n_out + 1):
+            arg = f"a{L}_{j}" if v.prime_of_output[L - 2] else f"z{L}_{j}"
+            prime = "" if template.constant and fp.expr == 1 else f"{template.fill(arg)}*"
+            emit(f"d{L}_{j} = {prime}(u{L}_{j} + t_{j}*rs)")
+        return
     if mode != "loss" and v.output_delta is None:               # softmax: Jacobian times ∂E/∂a
         emit(f"s = {' + '.join(f'u{L}_{j}*a{L}_{j}' for j in range(1, n_out + 1))}")
         for j in range(1, n_out + 1):

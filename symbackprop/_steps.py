@@ -27,7 +27,7 @@ class DeltaStep:
 @dataclass(frozen=True)
 class Output:
     """What the shortcut needs to know of one output node: its activation a = f(z), target t,
-    and the targets of its group (which sum to 1 for softmax with cross-entropy)."""
+    and the targets of its group (which sum to 1 for softmax with cross-entropy, log_softmax with nll)."""
 
     activation: Activation
     a: sympy.Symbol
@@ -38,8 +38,10 @@ class Output:
 
 
 def shortcut(out: Output, value: sympy.Expr) -> tuple:
-    """The steps to δ = a − t when it holds (sigmoid + bce, softmax + cross-entropy), else ()."""
-    act, candidate = out.activation, out.a - out.t
+    """The steps to δ = a − t when it holds (sigmoid + bce, softmax + cross-entropy), to δ = e^a − t
+    (log_softmax + nll: a coupled activation's probability minus t), else ()."""
+    act = out.activation
+    candidate = (act.coupled.probability(out.a) if act.coupled else out.a) - out.t
     if value == candidate:
         return ()
     if act.derivative_in_output is not None and not act.inline:
@@ -53,7 +55,7 @@ def shortcut(out: Output, value: sympy.Expr) -> tuple:
         if in_a == candidate or (sympy.denom(in_a) == 1 and sympy.denom(sympy.together(value)) != 1):
             shown = value.xreplace({prime: sympy.Mul(in_output, evaluate=False)})
             return (("substitute", shown), ("cancel", in_a))
-    if act.name == "softmax":
+    if act.coupled:
         last = out.targets[-1]
         constrained = sympy.expand((value - candidate).xreplace({last: 1 - sympy.Add(*out.targets[:-1])}))
         if constrained == 0:

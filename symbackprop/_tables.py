@@ -64,8 +64,24 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _log_softmax(z):
+    """log softmax(z) = z − log Σ e^z, from the shifted z: no overflow, no log of 0."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+#: the output activations that read the whole layer, handled by name below
+COUPLED = ("softmax", "log_softmax")
+
+
 def _output_delta(act, loss, z, a, t):
     """δ[L] = ∂E/∂z[L] for the output activation and loss, by hand."""
+    if act == "log_softmax":                   # ∂aₒ/∂zⱼ = [o = j] − pⱼ, p = softmax(z)
+        p = _softmax(z)
+        if loss == "nll":
+            return p * t.sum(axis=1, keepdims=True) - t        # = p − t for targets summing to 1
+        dE_da = _loss_derivative(loss, a, t)
+        return dE_da - p * dE_da.sum(axis=1, keepdims=True)
     if act == "softmax":
         if loss == "cross_entropy":
             return a * t.sum(axis=1, keepdims=True) - t        # = a − t for targets summing to 1
@@ -100,6 +116,27 @@ def _huber(delta: float) -> tuple:
     return value, lambda a, t: np.clip(a - t, -delta, delta)
 
 
+def _multiclass_hinge() -> tuple:
+    """CS231n's SVM loss per sample, one-hot t (class y): Σ over j ≠ y of max(0, aⱼ − a_y + 1), given
+    entry by entry (the row sums to it); its ∂/∂a row by row: 1 for each wrong class whose margin is
+    above 0, minus their count at y (0 at a margin of exactly 0)."""
+    def margins(a, t):
+        right = (a * t).sum(axis=-1, keepdims=True)        # a_y, the right class's score
+        return a - right + 1.0, t > 0.5
+    def value(a, t):
+        m, y = margins(a, t)
+        return np.where(y, 0.0, np.maximum(0.0, m))
+    def derivative(a, t):
+        m, y = margins(a, t)
+        above = np.where(y, 0.0, (m > 0).astype(float))
+        return above - y * above.sum(axis=-1, keepdims=True)
+    return value, derivative
+
+
+LOSSES["nll"] = (lambda a, t: -t * a, lambda a, t: -t)
+LOSSES["multiclass_hinge"] = _multiclass_hinge()
+#: losses whose entries read the whole row (their derivative is not entry by entry)
+ROW_LOSSES = frozenset({"multiclass_hinge"})
 LOSSES["huber"] = _huber(1.0)
 STABLE_LOSSES = frozenset({"mse", "cross_entropy", "bce"})     # written below in forms that keep logs finite
 
@@ -142,6 +179,8 @@ def _loss_value(act, loss, z, a, t):
 def act_value(act, z):
     if act == "softmax":
         return _softmax(z)
+    if act == "log_softmax":
+        return _log_softmax(z)
     if callable(act):
         return act(z)
     return ACTIVATIONS[act][0](z)

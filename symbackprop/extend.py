@@ -53,7 +53,7 @@ def losses() -> MappingProxyType:
     """The loss registry, read-only: name → entry, built-in and registered.
 
     >>> list(losses())
-    ['mse', 'cross_entropy', 'bce', 'mae', 'kl', 'huber', 'hinge']
+    ['mse', 'cross_entropy', 'bce', 'mae', 'kl', 'huber', 'hinge', 'nll', 'multiclass_hinge']
     """
     return MappingProxyType(_losses.LOSSES)
 

@@ -30,7 +30,7 @@ KNOWN_DOCSTRING_WARNINGS: set = set()
 #: public objects whose docstring has an example the page shows as prose: a ``>>>`` line right
 #: after text, with no blank line before it, is read as part of the paragraph (doctest still runs
 #: it).  As above: each entry must still occur; remove it once its docstring is fixed.
-KNOWN_EXAMPLES_IN_PROSE = {"symbackprop.Derivation", "symbackprop.WeightStep"}
+KNOWN_EXAMPLES_IN_PROSE: set = set()
 
 _WARNING = re.compile(r"^(?P<path>\S+?):docstring of (?P<obj>[\w.]+):\d+: (?:WARNING|ERROR|CRITICAL): "
                       r"(?P<msg>.*?)(?: \[\w+\])?$")

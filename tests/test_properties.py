@@ -20,10 +20,12 @@ NUMERIC = [c for c in valid_combinations() if "g" not in c[:2]]
 
 
 def threshold_losses(numeric: bool) -> list:
-    """(hidden, output, loss) for the Huber loss after every output activation, softmax too, and the
-    hinge loss after every elementwise one (one output node)."""
+    """(hidden, output, loss) for the Huber loss after every output activation, softmax too, the
+    hinge loss after every elementwise one (one output node), the multiclass hinge loss after every
+    elementwise one too, and nll after log_softmax (two or more output nodes for these two)."""
     outs = [h for h in HIDDEN if not (numeric and h == "g")]
-    return [(out, out, loss) for out in outs for loss in ("huber", "hinge")] + [("sigmoid", "softmax", "huber")]
+    return ([(out, out, loss) for out in outs for loss in ("huber", "hinge", "multiclass_hinge")]
+            + [("sigmoid", "softmax", "huber"), ("tanh", "log_softmax", "nll"), ("relu", "log_softmax", "nll")])
 
 
 @st.composite
@@ -32,7 +34,7 @@ def networks(draw, numeric=True, max_depth=4, max_width=6):
     hidden, out, loss = draw(st.sampled_from(combos))
     depth = draw(st.integers(1, max_depth))                 # layers after the inputs
     widths = [draw(st.integers(1, max_width)) for _ in range(depth + 1)]
-    if out == "softmax":
+    if out in ("softmax", "log_softmax") or loss == "multiclass_hinge":
         widths[-1] = max(widths[-1], 2)
     if loss == "hinge":
         widths[-1] = 1
@@ -95,9 +97,10 @@ def recurrent_networks(draw, numeric=True):
         hidden_names.append("g")
     out, loss = draw(st.sampled_from([("linear", "mse"), ("tanh", "mse"), ("sigmoid", "mse"), ("sigmoid", "bce"),
                                       ("sigmoid", "cross_entropy"), ("softmax", "cross_entropy"),
-                                      ("softmax", "mse")] + ([("linear", "huber"), ("tanh", "huber"),
-                                      ("sigmoid", "hinge"), ("linear", "hinge"), ("softmax", "huber")] if numeric else [])))
-    outputs = 1 if loss == "hinge" else draw(st.integers(2 if out == "softmax" else 1, 3))
+                                      ("softmax", "mse"), ("log_softmax", "nll")]
+                                     + ([("linear", "huber"), ("tanh", "huber"), ("sigmoid", "hinge"), ("linear", "hinge"),
+                                         ("softmax", "huber")] if numeric else [])))
+    outputs = 1 if loss == "hinge" else draw(st.integers(2 if out in ("softmax", "log_softmax") else 1, 3))
     return sb.rnn(draw(st.integers(1, 3)), draw(st.integers(1, 3)), outputs, draw(st.integers(1, 4)),
                   activation=draw(st.sampled_from(hidden_names)), output_activation=out, loss=loss,
                   bias=draw(st.booleans()))

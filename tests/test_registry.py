@@ -57,6 +57,44 @@ def test_softmax_partial_matches_sympy_diff():
             assert sympy.simplify(sympy.diff(a[o], zs[j]) - formula) == 0
 
 
+COUPLED = [a for a in ACTIVATIONS.values() if a.coupled is not None]
+
+
+@pytest.mark.parametrize("act", COUPLED, ids=lambda a: a.name)
+def test_a_coupled_activations_local_derivative_is_diff_of_its_value(act):
+    """∂ao/∂zj as the registry writes it in the outputs equals sympy.diff of ao(z1, z2, z3)."""
+    zs = list(sympy.symbols("z1:4", real=True))
+    values = [act.coupled.value(zs, j) for j in range(3)]
+    for o in range(3):
+        for j in range(3):
+            local = act.coupled.local(values[o], values[j], o == j)
+            assert sympy.simplify(sympy.diff(values[o], zs[j]) - local) == 0, (act.name, o, j)
+
+
+# each coupled activation as the textbook has it, and softmax(z)j, the probability its δ shortcut uses
+COUPLED_TEXTBOOK = {
+    "softmax": lambda zs, j: sympy.exp(zs[j]) / sum(sympy.exp(z) for z in zs),
+    "log_softmax": lambda zs, j: sympy.log(sympy.exp(zs[j]) / sum(sympy.exp(z) for z in zs)),
+}
+
+
+@pytest.mark.parametrize("act", COUPLED, ids=lambda a: a.name)
+def test_a_coupled_activation_is_the_textbook_one_and_its_numpy_code_is_stable(act):
+    import numpy as np
+    zs = list(sympy.symbols("z1:4", real=True))
+    point = {zs[0]: 0.3, zs[1]: -1.2, zs[2]: 2.0}
+    for j in range(3):
+        want = COUPLED_TEXTBOOK[act.name](zs, j)
+        assert abs(float((act.coupled.value(zs, j) - want).subs(point))) < 1e-14
+        softmax_j = COUPLED_TEXTBOOK["softmax"](zs, j)
+        assert abs(float((act.coupled.probability(act.coupled.value(zs, j)) - softmax_j).subs(point))) < 1e-14
+    z = np.array([[0.3, -1.2, 2.0], [800.0, 0.0, -800.0]])     # the second row overflows e^z unshifted
+    s = z - z.max(axis=1, keepdims=True)
+    got = act.coupled.evaluate(s, np.exp(s), np.exp(s).sum(axis=1, keepdims=True))
+    row = [float(COUPLED_TEXTBOOK[act.name](zs, j).subs(point)) for j in range(3)]
+    assert np.allclose(got[0], row, rtol=1e-14) and np.isfinite(got).all()
+
+
 @pytest.mark.parametrize("loss,want", [
     ("mse", (A - T) ** 2 / 2),
     ("cross_entropy", -T * sympy.log(A)),
@@ -120,6 +158,7 @@ _U = sympy.Symbol("u", real=True)
 TEXTBOOK = {
     "huber": sympy.Piecewise(((A - T) ** 2 / 2, sympy.Abs(A - T) <= 1), (sympy.Abs(A - T) - sympy.S.Half, True)),
     "hinge": sympy.Max(0, 1 - T * A),
+    "nll": -T * A,                         # a = log p: −t·log p
 }
 
 
