@@ -475,10 +475,82 @@ def lstm_table(inputs=32, hidden=64, outputs=10, steps=50, batch=64, rounds=60,
               "median of 3 (target: under 10 s).\n")
 
 
+# ---------------------------------------------------------------- 8. BPTT against JAX's lax.scan
+def _jax_rnn(cell: str, dtype: str):
+    """grad of the summed mse of an Elman RNN (tanh) or an LSTM over lax.scan, under jit: JAX's idiom."""
+    import jax
+    import jax.numpy as jnp
+
+    def loss(P, X, T):
+        h0 = jnp.zeros((X.shape[0], P["W"].shape[0] if cell == "rnn" else P["Wh"].shape[0]), dtype=X.dtype)
+
+        def step(carry, xt):
+            if cell == "rnn":
+                h = jnp.tanh(xt @ P["U"] + carry @ P["W"] + P["b"])
+                return h, h
+            h, c = carry
+            H = h.shape[1]
+            a = xt @ P["Wx"] + h @ P["Wh"] + P["b"]
+            i, f, o = (jax.nn.sigmoid(a[:, m * H:(m + 1) * H]) for m in range(3))
+            c = f * c + i * jnp.tanh(a[:, 3 * H:])
+            h = o * jnp.tanh(c)
+            return (h, c), h
+        carry = h0 if cell == "rnn" else (h0, h0)
+        _, hs = jax.lax.scan(step, carry, jnp.swapaxes(X, 0, 1))
+        y = hs @ P["V"] + P["c"]
+        return 0.5 * jnp.sum((y - jnp.swapaxes(T, 0, 1)) ** 2)
+    return jax.jit(jax.value_and_grad(loss))
+
+
+def scan_table(inputs=32, hidden=64, outputs=10, steps=50, batch=64, rounds=40) -> str:
+    """The compiled BPTT of the simple RNN and the LSTM against JAX's grad over lax.scan (target: 1.2×)."""
+    try:
+        import jax
+    except ImportError:
+        return ("### 8. BPTT against JAX's lax.scan\n\nJAX: not installed, skipped (not a dependency; "
+                "`pip install jax` for this table)\n")
+    jax.config.update("jax_enable_x64", True)
+    from symbackprop._gated import GatedRNN
+    from symbackprop._gated_numeric import GatedFunction
+    rng, rows = np.random.default_rng(1), []
+    X64, T64 = rng.uniform(-1, 1, (batch, steps, inputs)), rng.uniform(-1, 1, (batch, steps, outputs))
+    for cell in ("rnn", "lstm"):
+        if cell == "rnn":
+            net = sb.rnn(inputs, hidden, outputs, steps, activation="tanh", bias=True)
+            f = sb.compile(net)
+        else:
+            net = GatedRNN.build("lstm", inputs, hidden, outputs, steps, bias=True)
+            f = GatedFunction(net)
+        P64 = {k: rng.normal(0, 0.5 if len(s) == 1 else 1 / math.sqrt(s[0]), s) for k, s in f.shapes.items()}
+        for dtype in ("float64", "float32"):
+            P, X, T = {k: v.astype(dtype) for k, v in P64.items()}, X64.astype(dtype), T64.astype(dtype)
+            theirs = P if cell == "rnn" else {
+                "Wx": np.concatenate([P[f"U_{g}"] for g in "ifog"], axis=1), "V": P["V"], "c": P["c"],
+                "Wh": np.concatenate([P[f"W_{g}"] for g in "ifog"], axis=1),
+                "b": np.concatenate([P[f"b_{g}"] for g in "ifog"])}
+            jgrad = _jax_rnn(cell, dtype)
+            E_mine, E_jax = f(P, X, T)[0], jax.block_until_ready(jgrad(theirs, X, T))[0]
+            assert np.isclose(float(E_mine), float(E_jax), rtol=1e-3 if dtype == "float32" else 1e-9)
+            times = {"sb": [], "jax": []}
+            for _ in range(rounds):
+                for name, run in (("sb", lambda: f(P, X, T)),
+                                  ("jax", lambda: jax.block_until_ready(jgrad(theirs, X, T)))):
+                    t = time.perf_counter()
+                    run()
+                    times[name].append(time.perf_counter() - t)
+            ms, mj = statistics.median(times["sb"]), statistics.median(times["jax"])
+            rows.append((net.describe(), batch, dtype, f"{ms * 1e3:.2f} ms", f"{mj * 1e3:.2f} ms", f"**{ms / mj:.2f}**"))
+    return ("### 8. BPTT against JAX's lax.scan\n\n"
+            + table(("network", "batch", "dtype", "symbackprop (median)", "JAX grad of lax.scan, jit (median)",
+                     "ratio"), rows)
+            + f"\n\nE and every gradient per call; {rounds} calls each, interleaved, after JAX's compilation; "
+              "the ratio is of the two medians of one run (target: at most 1.2).\n")
+
+
 def main() -> None:
     start = time.perf_counter()
     print(f"## symbackprop benchmark\n\nMachine: {machine()}\n")
-    for section in (derivation, compiled, cost_table, peers, notebook_display, conv_table, lstm_table):
+    for section in (derivation, compiled, cost_table, peers, notebook_display, conv_table, lstm_table, scan_table):
         print(section(), flush=True)
     print(f"Total benchmark time: {time.perf_counter() - start:.0f} s")
 

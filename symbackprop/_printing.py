@@ -66,7 +66,7 @@ class _CheapOrder:
         for term in expr.args:
             key = names.name_key(term)
             if key is not None:
-                keyed.append(((1, (key,)), self._print(term)))
+                keyed.append(((1, (key,)), self._name_text(term)))
                 continue
             if not isinstance(term, sympy.Mul):
                 return None
@@ -74,9 +74,18 @@ class _CheapOrder:
             if any(k is None for k, _ in factors):
                 return None
             factors.sort(key=lambda kf: kf[0])
-            keyed.append(((0, tuple(k for k, _ in factors)), self._mul_symbol.join(self._print(f) for _, f in factors)))
+            keyed.append(((0, tuple(k for k, _ in factors)), self._mul_symbol.join(self._name_text(f)
+                                                                                   for _, f in factors)))
         keyed.sort(key=lambda ks: ks[0])
         return [text for _, text in keyed]
+
+    def _name_text(self, name) -> str:
+        """A name as this printer writes it, written once per printer (a weight is in every sum it feeds)."""
+        texts = self.__dict__.setdefault("_name_texts", {})
+        text = texts.get(name)
+        if text is None:
+            text = texts[name] = self._print(name)
+        return text
 
     def _print_Mul(self, expr):
         # Products of names, with at most one sum and one function call (every z, δ and
@@ -96,7 +105,7 @@ class _CheapOrder:
             return super()._print_Mul(expr)
         ordered = [f for _, f in sorted(named, key=lambda kf: kf[0])]
         if not sums and not calls:          # the common case, a gradient a·δ: nothing to parenthesise
-            return self._mul_symbol.join(self._print(f) for f in ordered)
+            return self._mul_symbol.join(self._name_text(f) for f in ordered)
         ordered += sums + calls
         prec = precedence(expr)
         return self._mul_symbol.join(self.parenthesize(f, prec, strict=False) for f in ordered)
@@ -190,9 +199,15 @@ class _AsciiText(_Plain):
         return f"sum_{self._print(index)}({self._print(expr.function)})"
 
 
-def plain(expr: sympy.Expr) -> str:
-    """ASCII, in the grammar that verification reads back."""
-    return _Plain().doprint(expr)
+def plain(expr: sympy.Expr, printer=None) -> str:
+    """ASCII, in the grammar that verification reads back; ``printer`` (``plain_printer()``) to reuse one
+    for many expressions of one network (it remembers how it wrote each name)."""
+    return (printer or _Plain()).doprint(expr)
+
+
+def plain_printer():
+    """A printer for ``plain``, to write many expressions of one network with."""
+    return _Plain()
 
 
 def text(expr: sympy.Expr, ascii_only: bool = False) -> str:

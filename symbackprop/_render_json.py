@@ -11,22 +11,23 @@ from __future__ import annotations
 import json
 
 from ._derivation import Derivation, expanded_by_default
-from ._printing import plain
+from ._printing import plain, plain_printer
 
 
 def as_dict(d: Derivation, expanded: bool | None = None) -> dict:
     """The derivation as plain data; ``expanded`` defaults to nets of at most 50 parameters."""
     if expanded is None:
         expanded = expanded_by_default(d.network)
+    p = plain_printer()
     out = {
         "spec": d.network.as_dict(),
-        "forward": {k: plain(v) for k, v in d.forward.items()},
-        "loss": plain(d.loss),
-        "delta": {k: plain(v) for k, v in d.deltas.items()},
-        "gradient": {k: plain(v) for k, v in d.gradients.items()},
+        "forward": {k: plain(v, p) for k, v in d.forward.items()},
+        "loss": plain(d.loss, p),
+        "delta": {k: plain(v, p) for k, v in d.deltas.items()},
+        "gradient": {k: plain(v, p) for k, v in d.gradients.items()},
     }
     if expanded:
-        out["expanded"] = {k: plain(d.expanded(k)) for k in d.gradients}
+        out["expanded"] = {k: plain(d.expanded(k), p) for k in d.gradients}
     if d.proof is not None:
         out["proof"] = {k: (v or False) for k, v in d.proof.items()}
     return out
