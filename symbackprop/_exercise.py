@@ -142,7 +142,8 @@ def _draw(rng, low: float, high: float) -> float:
 
 def random_values(d, parameters, loss: str, rng) -> dict:
     """Inputs, then targets, then every parameter, each rounded to two decimals; targets one-hot for
-    cross-entropy, nll and multiclass_hinge (per time step in a recurrent network), ±1 for hinge, in (0, 1) otherwise; hj<0> = 0."""
+    cross-entropy, nll and multiclass_hinge (per time step in a recurrent network), ±1 for hinge, in (0, 1)
+    otherwise; hj<0> = cj<0> = 0; each dropout mask 0 or 1."""
     base = [s.name for s in d.base_symbols()]
     inputs = [n for n in base if n.startswith("x")]
     targets = [n for n in base if n.startswith("t")]
@@ -159,7 +160,8 @@ def random_values(d, parameters, loss: str, rng) -> dict:
     else:
         values.update({n: _draw(rng, 0.01, 0.99) for n in targets})
     values.update({n: _draw(rng, -1.0, 1.0) for n in parameters})
-    values.update({n: 0.0 for n in base if n.startswith("h")})       # the initial state h<0>
+    values.update({n: 0.0 for n in base if n.startswith(("h", "c")) and n.endswith("<0>")})   # h<0>, c<0>
+    values.update({n: float(rng.integers(2)) for n in base if re.match(r"m[0-9]", n)})   # dropout masks
     return values
 
 

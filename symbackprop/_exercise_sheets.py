@@ -12,11 +12,14 @@ Solution to exercise 1: backpropagation for the 1-1 network
 """
 from __future__ import annotations
 
+import re
+
 import sympy
 
 from . import _printing as printing
 from ._activations import Z
-from ._document import TEXT_WIDTH, _article, dense_titles, rnn_titles, tikz
+from ._conv_patterns import prose
+from ._document import TEXT_WIDTH, _article, dense_titles, rnn_titles
 from ._exercise import UPDATED, Exercise, weight_groups
 from ._formats import TextFormat
 from ._formats_tex import LatexFormat
@@ -76,6 +79,7 @@ class _LatexNumbers(_Numbers, printing._Latex):
     @staticmethod
     def figure(v: float, digits: int | None = None) -> str:
         """A number: given (``digits`` None) with its two decimals, else to ``digits`` significant digits."""
+        v += 0.0                       # −0.0 (a product with a zero factor) is 0
         text = f"{v:.2f}" if digits is None else f"{v:.{digits}g}"
         mantissa, e, exponent = text.partition("e")
         return f"{mantissa} \\cdot 10^{{{int(exponent)}}}" if e else text
@@ -101,6 +105,7 @@ class _TextNumbers(_Numbers, printing._Text):
 
     @staticmethod
     def figure(v: float, digits: int | None = None) -> str:
+        v += 0.0
         return (f"{v:.2f}" if digits is None else f"{v:.{digits}g}").replace("-", "−")
 
     @staticmethod
@@ -141,9 +146,11 @@ class _Walk:
 
     def given(self):
         ex = self.ex
-        groups = {"inputs": [], "targets": [], "initial state": []}
+        groups = {"inputs": [], "targets": [], "initial state": [], "dropout masks": []}
         for name in ex.values:
-            groups.get({"x": "inputs", "t": "targets", "h": "initial state"}.get(name[0], ""), []).append(name)
+            what = "initial state" if name.endswith("<0>") else "dropout masks" if re.match(r"m[0-9]", name) else \
+                {"x": "inputs", "t": "targets"}.get(name[0], "")
+            groups.get(what, []).append(name)
         items = [("para", "Every number is rounded to two decimals.")]
         lines = [(what.capitalize(), names) for what, names in groups.items() if names]
         parameters = [p for p in ex.values if p not in sum(groups.values(), [])]
@@ -154,9 +161,15 @@ class _Walk:
         return ("Given", items)
 
     def matrix(self, key: str) -> str:
-        """A weight matrix's name from its group's key: W[1] for w[1], U for u."""
+        """A weight matrix's name from its group's key: W[1] for w[1], U for u, U_f for uf (a gate's), γ[3] for
+        gamma[3] (a norm layer's scale, a vector)."""
         letter, _, layer = key.partition("[")
-        return self.fmt.inline_math(self.fmt.indexed(letter.upper(), layer[:-1]) if layer else letter.upper())
+        if letter == "gamma":
+            return self.fmt.inline_math(self.fmt.indexed("gamma", layer[:-1]))
+        if len(letter) == 2:                         # a gated cell's: the matrix letter, then the gate's
+            letter = f"{letter[0].upper()}_{letter[1]}"
+        return self.fmt.inline_math(self.fmt.indexed(letter.upper(), layer[:-1]) if layer else
+                                    letter if "_" in letter else letter.upper())
 
     def tasks(self):
         fmt, ex = self.fmt, self.ex
@@ -235,6 +248,11 @@ class _Walk:
         return ("Answers", [("eqs", rows), ("para", "The derivation follows, step by step.")])
 
 
+def _described(net, fmt) -> tuple[str, str]:
+    """The title of a network of another kind (LSTM/GRU, a batch stack): its own description."""
+    return prose(fmt, f"Backpropagation for the {net.describe()}"), "every given number to two decimals"
+
+
 def _sheet(ex: Exercise, fmt_name: str, solution: bool) -> str:
     make, numbers = FORMATS[fmt_name]
     fmt = make()
@@ -243,8 +261,8 @@ def _sheet(ex: Exercise, fmt_name: str, solution: bool) -> str:
         sections = [walk.answers()] if solution else [walk.derive_task()]
     else:
         sections = [walk.given()] + ([walk.forward(), *walk.backward()] if solution else [walk.tasks()])
-    net = ex.network
-    titles = rnn_titles if kind_of(net).name == "rnn" else dense_titles
+    net, kind = ex.network, kind_of(ex.network)
+    titles = {"rnn": rnn_titles, "dense": dense_titles}.get(kind.name, _described)
     topic, subtitle = titles(net, fmt)
     title = f"{'Solution to exercise' if solution else 'Exercise'} {ex.seed}: {topic[0].lower()}{topic[1:]}"
     body = fmt.document(title, subtitle, sections)
@@ -252,5 +270,5 @@ def _sheet(ex: Exercise, fmt_name: str, solution: bool) -> str:
         body += "\n" + (ex.derivation.to_latex() if numbers.article else ex.derivation.to_text())
     if not numbers.article:
         return body
-    drawing = "\\subsection*{The network}\n\\begin{center}\n" + tikz(net) + "\\end{center}\n\n"
+    drawing = "\\subsection*{The network}\n\\begin{center}\n" + kind.draw(net) + "\\end{center}\n\n"
     return _article(title, subtitle, drawing, body)

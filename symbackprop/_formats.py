@@ -115,7 +115,7 @@ class _Format:
 
     def letter(self, name: str) -> str:
         """A letter of the notation: delta, lambda or a Latin letter."""
-        return {"delta": "δ", "lambda": "λ", "sigma": "σ"}.get(name, name)
+        return {"delta": "δ", "lambda": "λ", "sigma": "σ", "gamma": "γ"}.get(name, name)
 
     def indexed(self, name: str, index, time: bool = False) -> str:
         """A whole layer's vector or matrix, W[k] (or a step's, h<t> with time)."""
@@ -183,7 +183,7 @@ class TextFormat(_Format):
     def letter(self, name):
         if self.ascii_only and name == "sigma":
             return "sigmoid"
-        return name if self.ascii_only and name in ("delta", "lambda") else super().letter(name)
+        return name if self.ascii_only and name in ("delta", "lambda", "gamma") else super().letter(name)
 
     def transpose(self, s):
         return super().transpose(s).replace("ᵀ", "^T") if self.ascii_only else super().transpose(s)

@@ -61,7 +61,7 @@ class LatexFormat(_Format):
     times, hadamard = " \\times ", "\\odot"
 
     def letter(self, name):
-        return f"\\{name}" if name in ("delta", "lambda", "sigma") else name
+        return f"\\{name}" if name in ("delta", "lambda", "sigma", "gamma") else name
 
     def indexed(self, name, index, time=False):
         return f"{self.letter(name)}^{{\\langle {index} \\rangle}}" if time else f"{self.letter(name)}^{{[{index}]}}"

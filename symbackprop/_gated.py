@@ -116,6 +116,10 @@ class GatedRNN:
         return GATES[self.cell]
 
     @property
+    def activations(self) -> tuple:
+        return (self.activation, self.output_activation)
+
+    @property
     def dense(self) -> bool:
         return self.output == "dense"
 

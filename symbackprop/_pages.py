@@ -29,9 +29,26 @@ def page(walk, svg: str, caption: str) -> str:
 
 
 class SlideFormat(LatexFormat):
+    def equations(self, content) -> str:
+        """Each row a display of its own, so that a frame with allowframebreaks can break between them
+        (it cannot inside one align*)."""
+        return "\n".join(super(SlideFormat, self).equations([row]) for row in content)
+
+    def aligned(self, rows: str) -> str:
+        """The update rules, one display each, for the same reason."""
+        return "\n".join(super(SlideFormat, self).aligned(row) for row in rows.split(" \\\\\n"))
+
     def run_in(self, parameter) -> str:
         """A parameter's heading on a slide (beamer has no \\paragraph)."""
         return f"\\par\\textbf{{$\\partial E / \\partial {self.expr(parameter)}$}}\\par"
+
+
+def _fitted(tikz: str) -> str:
+    """The drawing scaled down to the frame's width and, if still too tall, to 0.8 of its height."""
+    return ("\\sbox0{" + tikz + "}%\n"
+            "\\ifdim\\wd0>\\linewidth\\sbox0{\\resizebox{\\linewidth}{!}{\\usebox0}}\\fi\n"
+            "\\ifdim\\dimexpr\\ht0+\\dp0\\relax>0.8\\textheight\\sbox0{\\resizebox{!}{0.8\\textheight}{\\usebox0}}\\fi\n"
+            "\\usebox0")
 
 
 def slides(walk, titles, tikz: str) -> str:
@@ -40,7 +57,7 @@ def slides(walk, titles, tikz: str) -> str:
     title, sub = titles(fmt)
     body = walk(fmt).split("\\subsection*{")[1:]
     frames = ["\\begin{frame}\n\\titlepage\n\\end{frame}",
-              "\\begin{frame}{The network}\n\\centering\n\\resizebox{\\linewidth}{!}{" + tikz + "}\n\\end{frame}"]
+              "\\begin{frame}{The network}\n\\centering\n" + _fitted(tikz) + "\n\\end{frame}"]
     for part in body:
         heading, _, content = part.partition("}\n")
         frames.append(f"\\begin{{frame}}[allowframebreaks]{{{heading}}}\n\\footnotesize\n{content.strip()}\n"

@@ -152,3 +152,20 @@ def test_the_command_line(tmp_path):
     result = runner.invoke(cli, ["derive", str(spec), "--truncate", "2"])
     assert result.exit_code == 2 and "recurrent" in result.output
     assert runner.invoke(cli, ["derive", str(spec), "--activation", "tanh"]).exit_code == 2
+
+
+@pytest.mark.parametrize("spec", ["examples/batchnorm-2-2-1.toml", "examples/lstm-2-1.toml", "examples/gru-2-2-1.toml"])
+def test_exercises_for_the_new_kinds(spec, monkeypatch):
+    """A numeric exercise: its answers are eval's numbers at its given values; the sheets are written."""
+    from pathlib import Path
+    from symbackprop._exercise import make_exercise
+    from symbackprop._exercise_sheets import question_sheet, solution_sheet
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    net = sb.network(spec)
+    ex = make_exercise(net, seed=4, lr=0.1)
+    result = sb.evaluate(net, ex.values, lr=0.1)
+    assert ex.answers == {**result.gradient, **{k + "'": v for k, v in result.updated.items()}}
+    assert all(v in (0.0, 1.0) for k, v in ex.values.items() if k.startswith("m"))
+    assert "Given" in question_sheet(ex, "text") and "Gradients" in solution_sheet(ex, "text")
+    assert solution_sheet(ex, "latex").startswith("\\documentclass")
+    assert make_exercise(net, seed=4, symbolic=True).asked

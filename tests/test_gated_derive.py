@@ -180,3 +180,13 @@ def test_the_command_line():
     assert result.exit_code == 0 and json.loads(result.output)["truncate"] == 1
     result = runner.invoke(cli, ["derive", "examples/gru-2-2-1.toml", "--prove"])
     assert result.exit_code == 2 and "use check" in result.output
+
+
+@pytest.mark.parametrize("spec", ["examples/lstm-2-1.toml", "examples/batchnorm-2-2-1.toml"])
+def test_the_slides_compile_and_every_frame_fits(spec, tmp_path, monkeypatch):
+    """Each equation a display of its own, so frames break between them; the drawing fits the frame."""
+    from pathlib import Path
+    from .test_document import _compile
+    monkeypatch.chdir(Path(__file__).parent.parent)
+    log = _compile(tmp_path, "slides", sb.derive(sb.network(spec)).to_beamer())
+    assert "pt too high" not in log

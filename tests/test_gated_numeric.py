@@ -233,8 +233,13 @@ def test_random_specs_agree(spec):
     """Compiled, reference and finite differences; and the whole check (the printed formulas too) passes."""
     f, truncate, batch, seed = spec
     agree(f, seed, batch=batch, truncate=truncate)
-    report = check_gated(f.network, samples=1, seed=seed % 1000, batch=batch, truncate=truncate)
-    assert report, str(report)
+    net = f.network
+    report = check_gated(net, samples=1, seed=seed % 1000, batch=batch, truncate=truncate)
+    # finite differences may straddle a kink (hinge's margin, relu's 0) at a random point: with a kinked
+    # loss or activation only they may disagree; the printed, compiled and reference gradients never
+    kinked = bool(net.loss.kink) or any(a.kink for a in (net.activation, net.output_activation))
+    allowed = {"finite differences vs reference"} if kinked else set()
+    assert not {r.pair for r in report.failures} - allowed, str(report)
     assert "printed vs reference" in {r.pair for r in report.rows}
 
 
