@@ -19,7 +19,7 @@ from ._compile import vectorized
 from ._network import Network
 from ._rnn import RNN
 from ._bptt import RNNVectorized, flat
-from ._values import RNNValues, Values
+from ._values import RNNValues, Values, check_targets
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,15 @@ class Evaluation:
     __repr__ = views.evaluation_repr
 
 
+def _targets_checked(out, loss) -> bool:
+    """Whether the targets must be a distribution (a coupled output's δ = p − t) or one-hot (a loss of one class)."""
+    return bool(out.coupled and loss.targets == "distribution") or (loss.one_hot and loss.targets != "distribution")
+
+
 def evaluate(net: Network, values: Values, lr: float | None = None) -> Evaluation:
     """Run the vectorized code on the values; with ``lr``, one gradient step from the old values."""
+    if _targets_checked(net.activation(net.depth), net.loss):
+        check_targets([([names.target(j).name for j in range(1, net.layers[-1] + 1)], values.T)], net.loss)
     f = vectorized(net, reduction=values.reduction)
     E, dW, db, info = f(values.W, values.b, values.X, values.T, details=True)
     forward, delta = {}, {}
@@ -91,6 +98,9 @@ class RNNEvaluation:
 
 def evaluate_rnn(net: RNN, values: RNNValues, lr: float | None = None, truncate: int | None = None,
                  report: bool = False) -> RNNEvaluation:
+    if _targets_checked(net.output_activation, net.loss):
+        check_targets([([f"t{j}<t>" for j in range(1, net.outputs + 1)], np.reshape(values.T, (-1, net.outputs)))],
+                      net.loss)
     full = RNNVectorized(net, None, values.reduction)
     E_total, grads, info = full(values.P, values.X, values.T, values.h0, details=True)
     forward, delta = {}, {}

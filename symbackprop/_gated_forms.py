@@ -125,12 +125,16 @@ def matrix_holds(d, seed: int = 0) -> bool:
     values = {s: float(rng.normal()) for s in names}
     got = [float(e.xreplace(values)) for e in exprs]
 
+    def at(s) -> float:
+        """The number of a name; one the instances do not hold gets a random number too, so that a term
+        missing from them shows as a difference."""
+        return values[s] if s in values else values.setdefault(s, float(rng.normal()))
+
     def vec(kind, t, gate=""):
-        return np.array([values.get(gsym(kind, j, gate=gate, t=t), 0.0) for j in range(1, H + 1)])
+        return np.array([at(gsym(kind, j, gate=gate, t=t)) for j in range(1, H + 1)])
 
     def mat(kind, rows, cols, gate=""):
-        return np.array([[values.get(gsym(kind, i, j, gate=gate), 0.0) for j in range(1, cols + 1)]
-                         for i in range(1, rows + 1)])
+        return np.array([[at(gsym(kind, i, j, gate=gate)) for j in range(1, cols + 1)] for i in range(1, rows + 1)])
     want = []
     for t in range(1, T + 1):
         dh = np.zeros(H)

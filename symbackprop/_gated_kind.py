@@ -35,6 +35,8 @@ def from_data(data: dict, source: str, activation=None, loss=None, bias=None) ->
         if value is not None:
             merged[key] = value
     merged.pop("kind")
+    if merged["cell"] not in ("lstm", "gru"):
+        raise SpecError(f"{source}: cell = {merged['cell']!r}; use \"lstm\" or \"gru\" (or \"elman\", the simple RNN)")
     if merged["output"] == "dense" and merged["outputs"] is None:
         raise SpecError(f"{source}: a dense output layer needs outputs = … (or output = \"hidden\": the loss reads h)")
     return GatedRNN.build(**merged)

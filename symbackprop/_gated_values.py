@@ -193,7 +193,8 @@ def report_lines(net, rows: list, batch: int, ascii_only: bool = False) -> list:
     lstm, T = net.cell == "lstm", net.steps
     gate = "f" if lstm else "z"
     head = ["t", f"‖Π {gate}<k>‖", *(["‖∂c<T>/∂c<t>‖"] if lstm else []), "‖∂h<T>/∂h<t>‖"]
-    out = ["Why the cell path keeps the gradient from vanishing" + (" (first sequence)" if batch > 1 else ""),
+    out = [("Why the cell path keeps the gradient from vanishing" if lstm else
+            "Why the update gate's path keeps the gradient from vanishing") + (" (first sequence)" if batch > 1 else ""),
            f"  (Π over k = t+1 … T; norms: the largest singular value; the Jacobians by central differences of "
            f"the forward pass)", "  " + "  ".join(f"{h:>14}" for h in head)]
     for t, prod, cell, full in rows:

@@ -72,7 +72,18 @@ def printed_formulas(d):
     grads = [(sympy.Symbol(f"grad[{name}]"), g) for name, g in d.gradients.items()]
     stages = (_levels([(d.symbols[k], v) for k, v in d.forward.items()]) + [[(E, d.loss)]]
               + _levels([(d.symbols[k], v) for k, v in d.deltas.items()]) + [grads])
-    return program(d.base_symbols(), stages)
+    run = program(d.base_symbols(), stages)
+    groups = [[t.name for t in group] for group in d.target_groups()]
+    if not groups:
+        return run
+
+    def checked(values):
+        """The targets the δ shortcut p − t needs summing to 1 are checked first (ValuesError)."""
+        from ._values import check_targets
+        check_targets([(g, np.stack(np.broadcast_arrays(*[np.asarray(values[n], float) for n in g]), axis=-1))
+                       for g in groups], d.network.loss)
+        return run(values)
+    return checked
 
 
 def _levels(assignments: list) -> list:

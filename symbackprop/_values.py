@@ -46,6 +46,23 @@ def read_values_file(path: str) -> dict:
     return data
 
 
+def check_targets(groups, loss) -> None:
+    """ValuesError when targets break what the derivation's δ assumes: ``groups`` are (names, rows) of targets
+    that must sum to 1 (softmax with cross-entropy, log_softmax with nll: δ = p − t needs it), each row one
+    sample's numbers; a one-hot loss (multiclass hinge) also wants every row one-hot."""
+    for names_, rows in groups:
+        for row in np.atleast_2d(np.asarray(rows, dtype=float)):
+            total = float(row.sum())
+            if loss.targets == "distribution" and (abs(total - 1.0) > 1e-9 or (row < 0).any()):
+                raise ValuesError(f"targets {', '.join(names_)} are {', '.join(f'{v:g}' for v in row)}: with loss "
+                                  f"{loss.name} they are a distribution (δ = p − t needs it): make them ≥ 0 and "
+                                  f"summing to 1, e.g. one-hot")
+            if loss.one_hot and loss.targets != "distribution" and not (
+                    set(row.tolist()) <= {0.0, 1.0} and total == 1.0):
+                raise ValuesError(f"targets {', '.join(names_)} are {', '.join(f'{v:g}' for v in row)}: loss "
+                                  f"{loss.name} reads one class: make them one-hot (a single 1, the rest 0)")
+
+
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValuesError(f"{name} = {value!r} is not a number")

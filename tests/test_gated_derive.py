@@ -190,3 +190,13 @@ def test_the_slides_compile_and_every_frame_fits(spec, tmp_path, monkeypatch):
     monkeypatch.chdir(Path(__file__).parent.parent)
     log = _compile(tmp_path, "slides", sb.derive(sb.network(spec)).to_beamer())
     assert "pt too high" not in log
+
+
+def test_the_vector_form_check_can_fail():
+    """A δh that lost its path through the next step's h is caught by the vector form's check too."""
+    import dataclasses
+    d = sb.derive(sb.rnn(1, 2, 1, 3, cell="gru"))
+    assert _gated_forms.matrix_holds(d)
+    broken = dict(d.deltas)
+    broken["deltah1<1>"] = broken["deltah1<1>"].xreplace({d.symbol("deltah1<2>"): 0})
+    assert not _gated_forms.matrix_holds(dataclasses.replace(d, deltas=broken))

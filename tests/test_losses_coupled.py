@@ -308,3 +308,20 @@ def test_batch_stacks_take_log_softmax_with_nll():
     small = sb.network({"inputs": 1, "batch": 2, "loss": "nll",
                         "layer": [{"kind": "batchnorm"}, {"size": 2, "activation": "log_softmax"}]})
     assert all(sb.derive(small, prove=True).proof.values())
+
+
+def test_eval_refuses_targets_the_shortcut_cannot_take():
+    """δ = p − t needs targets summing to 1, the multiclass hinge one class: eval says so rather than print
+    gradients of another E (every kind: the dense code, the RNN's, and the printed formulas of the rest)."""
+    weights = {"w11[1]": 0.5, "w21[1]": -0.2, "w12[1]": 0.1, "w22[1]": 0.3, "x1": 1.0, "x2": 0.5}
+    net = sb.network("2-2", activation="log_softmax", loss="nll")
+    with pytest.raises(sb.ValuesError, match="summing to 1"):
+        sb.evaluate(net, {**weights, "t1": 1, "t2": 1})
+    assert sb.evaluate(net, {**weights, "t1": 0.25, "t2": 0.75}).loss > 0
+    hinge = sb.network("2-2", activation="linear", loss="multiclass_hinge")
+    with pytest.raises(sb.ValuesError, match="one-hot"):
+        sb.evaluate(hinge, {**weights, "t1": 0.5, "t2": 0.5})
+    gated = sb.rnn(1, 1, 2, 1, cell="gru", output_activation="softmax", loss="cross_entropy")
+    values = {p.name: 0.3 for p in gated.parameters()} | {"x1<1>": 1.0, "t1<1>": 0.6, "t2<1>": 0.6}
+    with pytest.raises(sb.ValuesError, match="t1<1>, t2<1>"):
+        sb.evaluate(gated, values)
