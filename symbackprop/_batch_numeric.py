@@ -31,27 +31,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._batch import EPSILON, BatchNet, Dropout, Norm
-from ._compile import Vectorized
 from ._conv import Dense
-from ._conv_numeric import OutputLayer
+from ._conv_numeric import OutputLayer, _Parts, _same
 from ._derivation import derive
 from ._errors import CompileError, ValuesError
 from ._network import Network
 from ._numpy_code import dtype_of
-
-
-class _Parts(Vectorized):
-    """The dense compile's elementwise parts, without the dense stack's own generated kernels."""
-
-    def _compiled(self) -> None:
-        pass
-
-
-def _same(value, like):
-    """An elementwise result as an array of ``like``'s shape and dtype (constants come back as scalars)."""
-    if isinstance(value, np.ndarray) and value.shape == like.shape and value.dtype == like.dtype:
-        return value
-    return np.broadcast_to(np.asarray(value, dtype=like.dtype), like.shape)
 
 
 def parameter_shapes(net: BatchNet) -> dict:
