@@ -85,10 +85,16 @@ def penalty(net: Network, parameters: list) -> sympy.Expr:
 
 
 def weighted_sum(pairs: list) -> sympy.Expr:
-    """Σ w·a (+ b), made fast: the products without Mul's flatten, in (nearly) the order Add
-    sorts its terms, by the weights' names, so that its sort takes one comparison per term."""
+    """Σ w·a (+ b): the products made without Mul's flatten, and the sum without Add's, its terms
+    put in the order Add gives them: products before names, each by its names (a test holds
+    the result equal to ``sympy.Add`` of the terms). Other kinds of terms go through Add."""
     one = sympy.S.One
     terms = [w if a is one else a if w is one else names.product(w, a) for w, a in pairs]
-    weighted = [t for t in terms if t.is_Mul]
-    weighted.sort(key=lambda term: term.args[0].name)
-    return sympy.Add(*weighted, *[t for t in terms if not t.is_Mul])
+    kinds = {type(f) for t in terms for f in (t.args if t.is_Mul else (t,))}
+    if len(kinds) != 1 or not getattr(kinds.pop(), "ordered_by_name", False):
+        return sympy.Add(*terms)
+    keyed = sorted((((0, t.args[0].name, t.args[1].name) if t.is_Mul else (1, t.name, ""), t) for t in terms),
+                   key=lambda kt: kt[0])
+    if any(a[0] == b[0] for a, b in zip(keyed, keyed[1:])):   # a term twice: Add collects it
+        return sympy.Add(*terms)
+    return sympy.Add._from_args([t for _, t in keyed], is_commutative=True)

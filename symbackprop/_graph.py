@@ -109,11 +109,16 @@ class Model:
         # the look-ups of Equation.terms hold only for (coefficient, value) pairs whose
         # coefficient is a parameter or 1 and whose value is neither: refuse anything else
         params, nodes = set(self.parameters), {eq.node for eq in self.equations}
+        allowed = (params - nodes) | {sympy.S.One}
         for eq in self.equations:
-            for p, q in eq.terms:
-                if not (p is sympy.S.One or p in params) or q in params or p in nodes:
-                    raise ValueError(f"{eq.node} = {eq.expr}: its terms must be (parameter or 1, value) "
-                                     f"pairs with a value that is no parameter, not ({p}, {q})")
+            if not eq.terms:
+                continue
+            coefficients, values = zip(*eq.terms)      # whole sets at a time: 100k terms in 784-128-10
+            if allowed.issuperset(coefficients) and params.isdisjoint(values):
+                continue
+            p, q = next((p, q) for p, q in eq.terms if p not in allowed or q in params)
+            raise ValueError(f"{eq.node} = {eq.expr}: its terms must be (parameter or 1, value) "
+                             f"pairs with a value that is no parameter, not ({p}, {q})")
 
     @cached_property
     def by_node(self) -> dict:
@@ -197,16 +202,18 @@ def sweep(model: Model, refine=None) -> Sweep:
     for eq in model.equations:
         up = _upstream(model, eq, adjoint)
         if eq.terms:
+            detached = eq.detached
             for p, q in eq.terms:
-                if p in uses and p not in eq.detached:
-                    uses[p].append((eq, _product(q, up)))
+                found = uses.get(p)
+                if found is not None and not (detached and p in detached):
+                    found.append((eq, _product(q, up)))
         else:
             for p in sorted(eq.expr.free_symbols & uses.keys(), key=str):
                 d = eq.derivative(p)
                 if d is not sympy.S.Zero:
                     uses[p].append((eq, _product(d, up)))
-    gradient = {p: _sum([v for _, v in parts]) for p, parts in uses.items()}
-    return Sweep(model, adjoint, terms, gradient, {p: tuple(parts) for p, parts in uses.items()})
+    gradient = {p: parts[0][1] if len(parts) == 1 else _sum([v for _, v in parts]) for p, parts in uses.items()}
+    return Sweep(model, adjoint, terms, gradient, uses)
 
 
 def _upstream(model: Model, eq: Equation, adjoint: dict) -> sympy.Expr:

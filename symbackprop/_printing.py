@@ -62,30 +62,52 @@ class _CheapOrder:
     def _names_sum(self, expr):
         """The printed terms of a sum of names and products of names (every weighted sum z), in a
         cheap order without SymPy's precedence and ordering machinery; None for any other sum."""
-        keyed = []
+        keyed, table, learn, mul = [], self._names_table, self._known, self._mul_symbol
         for term in expr.args:
-            key = names.name_key(term)
-            if key is not None:
-                keyed.append(((1, (key,)), self._name_text(term)))
+            if term.is_Mul and len(term.args) == 2:
+                a, b = term.args
+                ka, ta = table.get(a) or learn(a)
+                kb, tb = table.get(b) or learn(b)
+                if ka is None or kb is None:
+                    return None
+                keyed.append(((0, ka, kb), ta + mul + tb) if ka <= kb else ((0, kb, ka), tb + mul + ta))
                 continue
-            if not isinstance(term, sympy.Mul):
+            factors = [learn(f) for f in term.args] if term.is_Mul else [learn(term)]
+            if any(key is None for key, _ in factors):
                 return None
-            factors = [(names.name_key(f), f) for f in term.args]
-            if any(k is None for k, _ in factors):
-                return None
-            factors.sort(key=lambda kf: kf[0])
-            keyed.append(((0, tuple(k for k, _ in factors)), self._mul_symbol.join(self._name_text(f)
-                                                                                   for _, f in factors)))
+            factors.sort()
+            keyed.append(((0 if term.is_Mul else 1, *(key for key, _ in factors)), mul.join(t for _, t in factors)))
         keyed.sort(key=lambda ks: ks[0])
         return [text for _, text in keyed]
 
+    def names_product(self, expr):
+        """A product of two names as this printer writes it (every gradient δ·a), or None."""
+        if type(expr) is not sympy.Mul or len(expr.args) != 2:
+            return None
+        (ka, ta), (kb, tb) = self._known(expr.args[0]), self._known(expr.args[1])
+        if ka is None or kb is None:
+            return None
+        return ta + self._mul_symbol + tb if ka <= kb else tb + self._mul_symbol + ta
+
+    def _known(self, name) -> tuple:
+        """(printing key, text) of a name, or (None, None) for anything else; each name's worked out
+        once per printer (a weight is in every sum it feeds)."""
+        table = self._names_table
+        found = table.get(name)
+        if found is None:
+            key = names.name_key(name)
+            # a name prints itself (its _sympystr or _latex): asked directly, past the printer's dispatch
+            own = getattr(name, self.printmethod, None) if key is not None else None
+            found = table[name] = (key, None if key is None else own(self) if own else self._print(name))
+        return found
+
+    @property
+    def _names_table(self) -> dict:
+        return self.__dict__.setdefault("_names_known", {})
+
     def _name_text(self, name) -> str:
-        """A name as this printer writes it, written once per printer (a weight is in every sum it feeds)."""
-        texts = self.__dict__.setdefault("_name_texts", {})
-        text = texts.get(name)
-        if text is None:
-            text = texts[name] = self._print(name)
-        return text
+        """A name as this printer writes it."""
+        return self._known(name)[1]
 
     def _print_Mul(self, expr):
         # Products of names, with at most one sum and one function call (every z, δ and
@@ -202,7 +224,8 @@ class _AsciiText(_Plain):
 def plain(expr: sympy.Expr, printer=None) -> str:
     """ASCII, in the grammar that verification reads back; ``printer`` (``plain_printer()``) to reuse one
     for many expressions of one network (it remembers how it wrote each name)."""
-    return (printer or _Plain()).doprint(expr)
+    printer = printer or _Plain()
+    return printer.names_product(expr) or printer.doprint(expr)
 
 
 def plain_printer():

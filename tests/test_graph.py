@@ -60,3 +60,29 @@ def test_a_detached_value_passes_nothing_back():
                Equation(E, (s - t) ** 2 / 2)), (w,))
     found = sweep(m)
     assert found.adjoint[h] == 0 and found.gradient[w] == h * (s - t)
+
+
+@pytest.mark.parametrize("model", [build_dense(n) for n in NETWORKS]
+                         + [build_dense(sb.network("12-11-3", bias=True)),
+                            build_elman(sb.rnn(2, 2, 2, 2, bias=True))],
+                         ids=["softmax", "skip-tie-penalty", "wide", "rnn"])
+def test_every_weighted_sum_is_sympys_own_add(model):
+    """The builders make their sums without Add's flatten (and weights without SymPy's
+    assumption deduction): each must be the very expression SymPy makes of the same terms."""
+    for eq in model.equations:
+        if eq.terms:
+            rebuilt = sympy.Add(*[p * q for p, q in eq.terms])
+            assert eq.expr == rebuilt and eq.expr.args == rebuilt.args, eq.node
+            assert hash(eq.expr) == hash(rebuilt)
+    for p in model.parameters:
+        own = sympy.Symbol.__xnew__(type(p), p.name, real=True)
+        assert p == own and hash(p) == hash(own) and p.is_real and p.is_positive is None
+
+
+def test_a_model_refuses_terms_the_lookups_cannot_take():
+    x, w, v, z = sympy.symbols("x w v z")
+    Model((Equation(z, w * x, terms=((w, x),)), Equation(E, z ** 2)), parameters=(w,))   # fine
+    with pytest.raises(ValueError, match=r"not \(x, w\)"):      # a parameter as the value
+        Model((Equation(z, w * x, terms=((x, w),)), Equation(E, z ** 2)), parameters=(w,))
+    with pytest.raises(ValueError, match=r"not \(v, x\)"):      # a coefficient that is no parameter
+        Model((Equation(z, v * x, terms=((v, x),)), Equation(E, z ** 2)), parameters=(w,))
