@@ -7,13 +7,9 @@ a1[2]*delta1[3]
 """
 from __future__ import annotations
 
-from . import _batch_pages, _batch_render, _beamer, _circuit_pages, _circuit_walk, _conv_pages, _conv_render, _gated_pages, _gated_render, _html, _render, _render_json, _render_recurrent  # noqa: F401 (importing them registers the writers)
+import importlib
+
 from ._api import check, compile, derive, draw, evaluate, graph, network, prove, rnn, verify  # noqa: A004 (compile is the API's name)
-from ._tally import Report
-from ._circuit import Circuit
-from ._circuit_derive import GraphDerivation
-from ._conv import ConvNet
-from ._conv_derive import ConvDerivation
 from ._derivation import Derivation, Partial, WeightStep
 from ._errors import (CompileError, LimitError, NotationError, OutputError, ParseError, SpecError,
                       SymbackpropError, ValuesError)
@@ -21,9 +17,20 @@ from ._kinds import register_built_in as _register_built_in
 from ._network import Network
 from ._rnn import RNN, RNNDerivation
 from ._steps import DeltaStep
-from ._verify import Verdict
 
 _register_built_in()
+
+#: the other kinds' classes, and the results of check and verify, imported when first asked for (a
+#: command loads only the modules of its own kind and job)
+_LATER = {"Circuit": "_circuit", "GraphDerivation": "_circuit_derive", "ConvNet": "_conv",
+          "ConvDerivation": "_conv_derive", "Report": "_tally", "Verdict": "_verify"}
+
+
+def __getattr__(name: str):
+    if name in _LATER:
+        return getattr(importlib.import_module(f"{__name__}.{_LATER[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["network", "rnn", "graph", "derive", "prove", "compile", "check", "verify", "evaluate", "draw",
            "Verdict", "Report",

@@ -1,24 +1,22 @@
 """The Python API: network, rnn, graph, derive, prove, compile, check, verify, evaluate, draw (DESIGN.md §2.5).
-
 Each function looks the network's kind up (``_kinds.py``) and calls its part.
 """
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from ._tally import Report
-from ._circuit import Circuit
-from ._circuit_parse import parse_circuit
-from ._compile import Vectorized
 from ._errors import SpecError, ValuesError
-from ._kinds import KINDS, kind_of
+from ._kinds import is_network, kind_of
 from ._network import Network
 from ._rnn import RNN
 from ._spec import from_spec
-from ._chain import check_chain
-from ._values import read_values_file
-from ._verify import Sampler, Verdict
+if TYPE_CHECKING:                    # each function imports its kind's modules when called
+    from ._circuit import Circuit
+    from ._compile import Vectorized
+    from ._tally import Report
+    from ._verify import Verdict
 
 
 @lru_cache(maxsize=8)
@@ -27,6 +25,7 @@ def _verifier_for(net) -> tuple:
     per network (networks are frozen, so they key the cache)."""
     kind = kind_of(net)
     d = kind.derive(net, weights=())
+    from ._verify import Sampler
     return d, (kind.verifier[2] if kind.verifier else Sampler)(d, 0)
 
 
@@ -38,6 +37,7 @@ def graph(equations: str, *, output: str | None = None, parameters=()) -> Circui
     >>> graph("q = x + y; f = q*z").describe()
     'graph of 2 nodes, output f, leaves x, y, z'
     """
+    from ._circuit_parse import parse_circuit     # the graph kind's modules load when it is used
     return parse_circuit(equations, output, tuple(parameters))
 
 
@@ -129,7 +129,7 @@ def derive(spec_or_network, weights=None, *, expanded=None, prove=False, max_wei
     """
     net = _as_network(spec_or_network, options)
     extra = {} if at is None else {"at": at}
-    if at is not None and not isinstance(net, Circuit):
+    if at is not None and kind_of(net).name != "graph":
         raise SpecError("at= gives the leaves' values of a graph (symbackprop.graph); a network has none")
     return kind_of(net).derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights,
                                truncate=truncate, **extra)
@@ -152,7 +152,7 @@ def prove(derivation) -> dict:
 
 
 def _as_network(spec_or_network, options):
-    if type(spec_or_network) in KINDS and not options:
+    if is_network(spec_or_network) and not options:
         return spec_or_network
     return network(spec_or_network, **options)
 
@@ -218,6 +218,7 @@ def verify(spec_or_network, equation: str, **options) -> Verdict:
     net = _as_network(spec_or_network, options)
     kind = kind_of(net)
     d, sampler = _verifier_for(net)
+    from ._chain import check_chain
     chain = kind.verifier[0] if kind.verifier else check_chain
     return chain(d, kind.reading(net), kind.rules, sampler, equation)
 
@@ -256,6 +257,7 @@ def evaluate(spec_or_network, values, *, lr=None, truncate=None, report=False, e
             raise ValuesError(f"lr = {lr!r}: the learning rate must be a finite number ≥ 0")
         lr = float(lr)
     if isinstance(values, (str, os.PathLike)):
+        from ._values import read_values_file
         values = read_values_file(os.fspath(values))
     elif not isinstance(values, dict):
         raise ValuesError(f"values must be a dict such as {{'w11[1]': 0.5, 'x1': 1, 't1': 0}} or the path of a "

@@ -56,6 +56,7 @@ class BatchDerivation(Displays, SweptNames):
     sweep: Sweep | None = field(default=None, compare=False, repr=False)
 
     writers: ClassVar[dict] = {}
+    writer_modules: ClassVar[tuple] = ("_batch_render", "_batch_pages")
 
     def name_of(self, text: str) -> str:
         """The plain name of a typed name of this network; NotationError saying how to write it."""

@@ -100,6 +100,7 @@ class GraphDerivation(Displays):
     expanded_wanted: bool | None = None
 
     writers: ClassVar[dict] = {}
+    writer_modules: ClassVar[tuple] = ("_circuit_walk", "_circuit_pages")
 
     def gradient(self, name: str) -> sympy.Expr:
         if name not in self.gradients:

@@ -9,7 +9,6 @@ import sys
 
 import click
 
-from ._circuit_values import parse_at
 from ._errors import SpecError
 
 #: above this many parameters a derivation takes a couple of seconds: show a progress bar
@@ -46,6 +45,7 @@ def _at(ctx, param, value):
     if value is None:
         return None
     try:
+        from ._circuit_values import parse_at     # the graph kind's modules load when --at is given
         return parse_at(value)
     except SpecError as err:
         raise click.BadParameter(str(err).removeprefix(f"--at {value}: ")) from None
@@ -66,3 +66,22 @@ def at_for(kind, at) -> dict:
         raise SpecError("--at gives the leaves' values of an equation spec, e.g. \"q = x + y; f = q*z\" --at "
                         "x=-2,y=5,z=-4; a layered network takes a values file: eval SPEC --values FILE")
     return {"at": at}
+
+
+def run(group: click.Group, argv) -> int:
+    """Run the command group; its exit code, with click's errors as one line on stderr (exit 2)."""
+    try:
+        code = group.main(args=argv, prog_name="symbackprop", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help(), err=False)
+        return 0
+    except click.UsageError as err:
+        click.echo(f"symbackprop: error: {err.format_message()}", err=True)
+        return 2
+    except click.ClickException as err:
+        click.echo(f"symbackprop: error: {err.format_message()}", err=True)
+        return err.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("symbackprop: interrupted", err=True)
+        return 130
+    return code if isinstance(code, int) else 0

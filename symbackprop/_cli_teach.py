@@ -13,10 +13,7 @@ import math
 import click
 
 from ._errors import SymbackpropError
-from ._exercise import make_exercise
-from ._exercise_sheets import question_sheet, solution_sheet
 from ._files import write_atomic
-from ._prairielearn import write_question
 from ._spec import from_spec
 
 
@@ -73,6 +70,9 @@ def exercise_cmd(spec, activation, loss, bias, seed, lr, symbolic, solution, fmt
         raise BadInput(f"--lr {lr}: the learning rate must be a finite number ≥ 0")
     if lr is not None and symbolic:
         raise BadInput("--lr goes with a numeric exercise; a symbolic one asks for derivations")
+    from ._exercise import make_exercise        # the teaching modules load for this command only
+    from ._exercise_sheets import question_sheet, solution_sheet
+    from ._prairielearn import write_question
     net = from_spec(spec, activation=activation, loss=loss, bias=bias)
     if folder is not None:
         given = [name for name, v in (("--seed", seed), ("--solution", solution or None), ("--format", fmt),

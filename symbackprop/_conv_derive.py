@@ -69,6 +69,7 @@ class ConvDerivation(Displays, SweptNames):
     sweep: Sweep | None = field(default=None, compare=False, repr=False)
 
     writers: ClassVar[dict] = {}
+    writer_modules: ClassVar[tuple] = ("_conv_render", "_conv_pages")
 
     def name_of(self, text: str) -> str:
         """The plain name of a typed name of this network; NotationError saying how to write it."""

@@ -87,14 +87,30 @@ def penalty(net: Network, parameters: list) -> sympy.Expr:
 def weighted_sum(pairs: list) -> sympy.Expr:
     """Σ w·a (+ b): the products made without Mul's flatten, and the sum without Add's, its terms
     put in the order Add gives them: products before names, each by its names (a test holds
-    the result equal to ``sympy.Add`` of the terms). Other kinds of terms go through Add."""
-    one = sympy.S.One
-    terms = [w if a is one else a if w is one else names.product(w, a) for w, a in pairs]
-    kinds = {type(f) for t in terms for f in (t.args if t.is_Mul else (t,))}
-    if len(kinds) != 1 or not getattr(kinds.pop(), "ordered_by_name", False):
-        return sympy.Add(*terms)
-    keyed = sorted((((0, t.args[0].name, t.args[1].name) if t.is_Mul else (1, t.name, ""), t) for t in terms),
-                   key=lambda kt: kt[0])
-    if any(a[0] == b[0] for a, b in zip(keyed, keyed[1:])):   # a term twice: Add collects it
-        return sympy.Add(*terms)
+    the result equal to ``sympy.Add`` of the terms). Anything else goes through Add."""
+    one, make = sympy.S.One, sympy.Mul._from_args
+    keyed, classes = [], set()
+    for w, a in pairs:                       # one pass: 100k terms in 784-128-10
+        if a is one or w is one:
+            t = w if a is one else a
+            keyed.append(((1, getattr(t, "name", None), ""), t))
+            classes.add(type(t))
+        else:
+            wn, an = getattr(w, "name", None), getattr(a, "name", None)
+            if wn is None or an is None:
+                classes.add(None)
+                break
+            keyed.append(((0, wn, an), make((w, a), True)) if wn < an else ((0, an, wn), make((a, w), True)))
+            classes.add(type(w))
+            classes.add(type(a))
+    if len(classes) != 1 or not getattr(classes.pop(), "ordered_by_name", False):
+        return _added(pairs)                 # names of several kinds (Mul orders by kind first), or others
+    keyed.sort(key=lambda kt: kt[0])
+    if any(a[0] == b[0] for a, b in zip(keyed, keyed[1:])):
+        return _added(pairs)                 # a term twice: Add collects it
     return sympy.Add._from_args([t for _, t in keyed], is_commutative=True)
+
+
+def _added(pairs: list) -> sympy.Expr:
+    one = sympy.S.One
+    return sympy.Add(*[w if a is one else a if w is one else names.product(w, a) for w, a in pairs])

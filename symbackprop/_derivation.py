@@ -1,8 +1,5 @@
-"""Backprop, symbolically: local derivatives by ``sympy.diff``, combined layer by layer.
-
-z, a and E are SymPy expressions over named intermediates; every δ and every
-gradient is built from the layer above, so the work grows with the number of
-weights, never with the depth of the nested E.
+"""The dense stack's derivation: its graph of equations (``_dense.py``) swept once (``_graph.py``);
+the work grows with the number of weights, never with the depth of the nested E.
 
 >>> from symbackprop._spec import from_spec
 >>> d = derive(from_spec("2-3-1"))
@@ -24,7 +21,7 @@ import sympy
 from . import _dense, _names as names
 from ._display import Displays
 from ._errors import LimitError
-from ._graph import E, Partial, Sweep, collector_paused, sweep
+from ._graph import E, Partial, Sweep, collector_paused, pair_symbols, sweep
 from ._network import Network
 from ._steps import DeltaStep, Output, Shortcuts, output_step
 #: per-weight chains listed in full up to this many paths; beyond it, through δ of the layer above
@@ -82,7 +79,7 @@ class Derivation(Displays):
     sweep: Sweep | None = field(default=None, compare=False, repr=False)   # what the reverse sweep found
 
     writers: ClassVar[dict] = {}  # format → writer, filled by the render modules
-
+    writer_modules: ClassVar[tuple] = ("_render_json", "_render", "_html", "_beamer")
     # -- lookups
     def gradient(self, name: str) -> sympy.Expr:
         """∂E/∂name in δ form; raise KeyError naming the network's parameters if unknown."""
@@ -98,13 +95,15 @@ class Derivation(Displays):
     @cached_property
     def symbols(self) -> dict:
         """Plain name → symbol for every intermediate and parameter."""
-        found = {}
-        for expr in [*self.forward.values(), self.loss, *self.deltas.values()]:
-            for s in expr.free_symbols:
+        found, model = {}, self.sweep.model if self.sweep is not None else None
+        sums = {eq.node.name: eq.terms for eq in model.equations if eq.terms} if model is not None else {}
+        for key, expr in [*self.forward.items(), ("", self.loss), *self.deltas.items()]:
+            # a weighted sum's symbols from its pairs: its free_symbols walk 785 products in 784-128-10
+            for s in pair_symbols(sums[key]) if key in sums else expr.free_symbols:
                 found[s.name] = s
         for key in [*self.forward, *self.deltas]:
             found.setdefault(key, names.Name(key, real=True))
-        for p in self.network.parameters():
+        for p in model.parameters if model is not None else self.network.parameters():
             found[p.name] = p
         return found
 

@@ -6,6 +6,7 @@ fills when it is imported (the package's ``__init__`` imports it).
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from functools import cached_property
 
@@ -42,9 +43,18 @@ class Displays:
     """
 
     writers: dict = {}
+    #: the render modules whose import fills ``writers``: imported at the first write, so that a
+    #: command loads the writers of the kind it writes and no others
+    writer_modules: tuple = ()
 
     def _write(self, fmt: str, **options) -> str:
         writer = type(self).writers.get(fmt)
+        if writer is None:
+            for module in type(self).writer_modules:       # until one of them writes fmt
+                importlib.import_module(f"{__package__}.{module}")
+                writer = type(self).writers.get(fmt)
+                if writer is not None:
+                    break
         if writer is None:
             raise RuntimeError(f"no {fmt} writer for {type(self).__name__}: import symbackprop (the package)")
         with collector_paused():

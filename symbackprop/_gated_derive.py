@@ -61,6 +61,7 @@ class GatedDerivation(Displays, SweptNames):
     sweep: Sweep | None = field(default=None, compare=False, repr=False)
 
     writers: ClassVar[dict] = {}
+    writer_modules: ClassVar[tuple] = ("_gated_render", "_gated_pages")
 
     def name_of(self, text: str) -> str:
         """The plain name of a typed name (δ or delta, no spaces); NotationError saying how to write it."""

@@ -53,9 +53,21 @@ def register(network_class: type, kind: Kind) -> Kind:
     return kind
 
 
+#: the kinds made at their first use, by the qualified name of their network class: a command
+#: imports the modules of the kind it works on, not every kind's
+LATER: dict = {}
+
+
+def is_network(obj) -> bool:
+    """Whether ``obj`` is a network of a registered kind (made already, or at its first use)."""
+    return type(obj) in KINDS or f"{type(obj).__module__}.{type(obj).__qualname__}" in LATER
+
+
 def kind_of(net) -> Kind:
     """The kind of ``net``; SpecError for an object that is not a network."""
     kind = KINDS.get(type(net))
+    if kind is None and f"{type(net).__module__}.{type(net).__qualname__}" in LATER:
+        kind = register(type(net), LATER[f"{type(net).__module__}.{type(net).__qualname__}"]())
     if kind is None:
         raise SpecError(f"{type(net).__name__} is not a network: make one with symbackprop.network(...), "
                         "symbackprop.rnn(...) or symbackprop.graph(...)")
@@ -78,62 +90,99 @@ def _draw(net, standalone: bool = False, fmt: str = "tikz") -> str:
 
 
 def _dense() -> Kind:
+    # each part imports what it needs when it is called: a command loads its own modules only
     from . import _names as names
-    from ._check import check
-    from ._compile import vectorized
-    from ._cost import cost
-    from ._derivation import derive
-    from ._equation import dense_reading
-    from ._evaluate import evaluate
-    from ._proof import prove_all
-    from ._verify import RULES
-    from ._report import evaluation_json, evaluation_text
-    from ._values import parse_values
 
     def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):
+        from ._derivation import derive
         _no_truncate(truncate)
         return derive(net, weights, expanded=expanded, prove=prove, max_weights=max_weights, progress=progress)
 
+    def prove_(d):
+        from ._proof import prove_all
+        return prove_all(d)
+
     def compile_(net, reduction="sum", truncate=None):
+        from ._compile import vectorized
         _no_truncate(truncate)
         return vectorized(net, reduction)
 
     def check_(net, samples=5, seed=0, batch=1, truncate=None):
+        from ._check import check
         _no_truncate(truncate)
         return check(net, samples=samples, seed=seed, batch=batch)
 
+    def reading(net):
+        from ._equation import dense_reading
+        return dense_reading(net)
+
     def evaluate_(net, data, lr=None, truncate=None, report=False):
+        from ._evaluate import evaluate
+        from ._report import evaluation_json, evaluation_text
+        from ._values import parse_values
         if report:
             raise SpecError("--report is for recurrent networks: a spec file with kind = \"rnn\"")
         _no_truncate(truncate)
         return evaluation_text, evaluation_json, evaluate(net, parse_values(net, data), lr)
 
-    return Kind("dense", derive_, prove_all, compile_, check_, dense_reading, RULES, evaluate_,
-                _draw, cost,
+    def cost_(net, *args, **kwargs):
+        from ._cost import cost
+        return cost(net, *args, **kwargs)
+
+    def expected(d, eq):
+        from ._verify import RULES
+        return RULES[0](d, eq)
+
+    def mistakes(d, eq, right):
+        from ._verify import RULES
+        return RULES[1](d, eq, right)
+
+    return Kind("dense", derive_, prove_, compile_, check_, reading, (expected, mistakes), evaluate_, _draw, cost_,
                 lambda text: names.plain(names.parse(text)), "w11[1] … wij[L-1] (and bj[k])")
 
 
 # ---------------------------------------------------------------- the recurrent network
 def _recurrent() -> Kind:
-    from . import _timed as timed
-    from ._elman import derive_rnn, expected_rnn, mistakes_rnn, plain_name, prove_rnn
-    from ._evaluate import evaluate_rnn
-    from ._report import rnn_evaluation_json, rnn_evaluation_text
-    from ._bptt import RNNVectorized
-    from ._check import check_rnn
-    from ._values import parse_rnn_values
-
     def derive_(net, weights=None, *, expanded=None, prove=False, max_weights=30, truncate=None, progress=None):
+        from ._elman import derive_rnn
         return derive_rnn(net, weights, truncate=truncate, prove=prove, max_weights=max_weights, expanded=expanded)
 
+    def prove_(d):
+        from ._elman import prove_rnn
+        return prove_rnn(d)
+
+    def compile_(net, reduction="sum", truncate=None):
+        from ._bptt import RNNVectorized
+        return RNNVectorized(net, truncate, reduction)
+
+    def check_(net, *args, **kwargs):
+        from ._check import check_rnn
+        return check_rnn(net, *args, **kwargs)
+
+    def reading(net):
+        from ._timed import reading
+        return reading(net)
+
     def evaluate_(net, data, lr=None, truncate=None, report=False):
+        from ._evaluate import evaluate_rnn
+        from ._report import rnn_evaluation_json, rnn_evaluation_text
+        from ._values import parse_rnn_values
         return rnn_evaluation_text, rnn_evaluation_json, evaluate_rnn(net, parse_rnn_values(net, data), lr,
                                                                       truncate, report)
 
-    return Kind("rnn", derive_, prove_rnn, lambda net, reduction="sum", truncate=None: RNNVectorized(
-                    net, truncate, reduction), check_rnn,
-                timed.reading, (expected_rnn, mistakes_rnn), evaluate_,
-                _draw, None,
+    def expected(d, eq):
+        from ._elman import expected_rnn
+        return expected_rnn(d, eq)
+
+    def mistakes(d, eq, right):
+        from ._elman import mistakes_rnn
+        return mistakes_rnn(d, eq, right)
+
+    def plain_name(text):
+        from ._elman import plain_name
+        return plain_name(text)
+
+    return Kind("rnn", derive_, prove_, compile_, check_, reading, (expected, mistakes), evaluate_, _draw, None,
                 plain_name, "uij, wij, vij (and bj, cj)")
 
 
@@ -218,17 +267,19 @@ def _convolutional() -> Kind:
 
 def register_built_in() -> None:
     """The kinds the package ships with (called once by the package's __init__)."""
-    from ._batch import BatchNet
-    from ._batch_kind import kind as batch
-    from ._circuit import Circuit
-    from ._conv import ConvNet
-    from ._gated import GatedRNN
-    from ._gated_kind import kind as gated
     from ._network import Network
     from ._rnn import RNN
     register(Network, _dense())
     register(RNN, _recurrent())
-    register(Circuit, _graph())
-    register(ConvNet, _convolutional())
-    register(GatedRNN, gated(Kind))
-    register(BatchNet, batch(Kind))
+    LATER.update({f"{__package__}._circuit.Circuit": _graph, f"{__package__}._conv.ConvNet": _convolutional,
+                  f"{__package__}._gated.GatedRNN": _gated, f"{__package__}._batch.BatchNet": _batch})
+
+
+def _gated() -> Kind:
+    from ._gated_kind import kind
+    return kind(Kind)
+
+
+def _batch() -> Kind:
+    from ._batch_kind import kind
+    return kind(Kind)

@@ -16,6 +16,7 @@ from functools import lru_cache
 import sympy
 
 from ._errors import NotationError
+from ._symbols import real_symbol
 
 # kind → (unicode text, LaTeX) of the letter
 _LETTERS = {
@@ -125,28 +126,6 @@ class Name(sympy.Symbol):
         return latex_name(self.name)
 
 
-_TEMPLATES: dict = {}
-
-
-def real_symbol(cls: type, name: str) -> sympy.Symbol:
-    """``cls(name, real=True)``, equal to SymPy's own, made in a sixth of the time.
-
-    SymPy deduces the facts that follow from real=True anew for every symbol; they are the
-    same for every real symbol, so they are deduced once per class and copied.
-    """
-    template = _TEMPLATES.get(cls)
-    if template is None:
-        template = _TEMPLATES[cls] = sympy.Symbol.__xnew__(cls, "_template", real=True)
-    facts = template._assumptions
-    obj = sympy.Expr.__new__(cls)
-    obj.name = name
-    obj._assumptions = kb = dict.__new__(type(facts))
-    dict.update(kb, facts)
-    kb.rules, kb._generator = facts.rules, facts._generator
-    obj._assumptions_orig, obj._assumptions0 = template._assumptions_orig, template._assumptions0
-    return obj
-
-
 def symbol(kind: str, *indices: int, layer: int | None = None) -> Name:
     """The symbol for ``kind`` with node ``indices`` in ``layer``."""
     return Name(plain(Parts(kind, tuple(indices), layer)), real=True)
@@ -159,9 +138,18 @@ def weight(i: int, j: int, k: int) -> Name:
     True
     """
     # the plain name and its printing key written directly: 100k weights are made for 784-128-10
-    name = f"w{i}{j}[{k}]" if i < 10 and j < 10 else f"w{i},{j}[{k}]"
+    name = weight_name(i, j, k)
     _KEYS[name] = (_RANK["w"], k, (i, j))
     return real_symbol(Name, name)
+
+
+def weight_name(i: int, j: int, k: int) -> str:
+    """The plain name of wij[k], without making its symbol (numeric code keys arrays by names).
+
+    >>> weight_name(1, 2, 3), weight_name(12, 3, 1)
+    ('w12[3]', 'w12,3[1]')
+    """
+    return f"w{i}{j}[{k}]" if i < 10 and j < 10 else f"w{i},{j}[{k}]"
 
 
 def bias(j: int, k: int) -> Name:
@@ -213,6 +201,17 @@ def name_key(sym):
 
 
 _KEYS: dict = {}
+#: the rank of a weight in a printing key (``key_of``)
+RANK_WEIGHT = _RANK["w"]
+
+
+def key_of(name: str) -> tuple:
+    """The printing key of a plain name: (rank, layer, node indices); weights' are known as they are made.
+
+    >>> key_of("w12,3[1]") == (RANK_WEIGHT, 1, (12, 3))
+    True
+    """
+    return _key_of(name)
 
 
 def _key_of(name: str):

@@ -18,122 +18,10 @@ from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from . import _names as names
+from ._printing_order import CheapOrder
 
 
-def _term_key(term):
-    """A cheap printing key for w·a, a·δ, w·δ and lone names; None for anything else."""
-    key = names.name_key(term)
-    if key is not None:
-        return (1, (key,))
-    if isinstance(term, sympy.Mul):
-        keys = [names.name_key(f) for f in term.args]
-        if None not in keys:
-            return (0, tuple(sorted(keys)))
-    return None
-
-
-class _CheapOrder:
-    """Sums of products of names (every weighted sum) sorted by a cheap key, not sort_key."""
-
-    max_terms = None      # display printers shorten longer sums to "first + … + last"
-    ellipsis = "…"
-
-    def _as_ordered_terms(self, expr, order=None):
-        keys = [_term_key(t) for t in expr.args]
-        if None in keys:
-            return super()._as_ordered_terms(expr, order)
-        return [t for _, t in sorted(zip(keys, expr.args), key=lambda kt: kt[0])]
-
-    def _print_Add(self, expr, order=None):
-        return "".join(sign + text for sign, text in self.add_pieces(expr, order))
-
-    def add_pieces(self, expr, order=None) -> list:
-        """A sum as (sign, term) pieces, the first sign "": " + " or " − " before every other term (never
-        "+ −"); past ``max_terms`` the first two, an ellipsis and the last two."""
-        texts = self._names_sum(expr)
-        terms = texts if texts is not None else self._as_ordered_terms(expr, order)
-        if self.max_terms is not None and len(terms) > self.max_terms:
-            terms = terms[:2] + [None] + terms[-2:]
-        if texts is not None:               # names and products of names: no signs to mind
-            return [("" if n == 0 else " + ", self.ellipsis if t is None else t) for n, t in enumerate(terms)]
-        return [(" + ", self.ellipsis) if t is None else self._signed_term(t, n == 0, expr)
-                for n, t in enumerate(terms)]
-
-    def _names_sum(self, expr):
-        """The printed terms of a sum of names and products of names (every weighted sum z), in a
-        cheap order without SymPy's precedence and ordering machinery; None for any other sum."""
-        keyed, table, learn, mul = [], self._names_table, self._known, self._mul_symbol
-        for term in expr.args:
-            if term.is_Mul and len(term.args) == 2:
-                a, b = term.args
-                ka, ta = table.get(a) or learn(a)
-                kb, tb = table.get(b) or learn(b)
-                if ka is None or kb is None:
-                    return None
-                keyed.append(((0, ka, kb), ta + mul + tb) if ka <= kb else ((0, kb, ka), tb + mul + ta))
-                continue
-            factors = [learn(f) for f in term.args] if term.is_Mul else [learn(term)]
-            if any(key is None for key, _ in factors):
-                return None
-            factors.sort()
-            keyed.append(((0 if term.is_Mul else 1, *(key for key, _ in factors)), mul.join(t for _, t in factors)))
-        keyed.sort(key=lambda ks: ks[0])
-        return [text for _, text in keyed]
-
-    def names_product(self, expr):
-        """A product of two names as this printer writes it (every gradient δ·a), or None."""
-        if type(expr) is not sympy.Mul or len(expr.args) != 2:
-            return None
-        (ka, ta), (kb, tb) = self._known(expr.args[0]), self._known(expr.args[1])
-        if ka is None or kb is None:
-            return None
-        return ta + self._mul_symbol + tb if ka <= kb else tb + self._mul_symbol + ta
-
-    def _known(self, name) -> tuple:
-        """(printing key, text) of a name, or (None, None) for anything else; each name's worked out
-        once per printer (a weight is in every sum it feeds)."""
-        table = self._names_table
-        found = table.get(name)
-        if found is None:
-            key = names.name_key(name)
-            # a name prints itself (its _sympystr or _latex): asked directly, past the printer's dispatch
-            own = getattr(name, self.printmethod, None) if key is not None else None
-            found = table[name] = (key, None if key is None else own(self) if own else self._print(name))
-        return found
-
-    @property
-    def _names_table(self) -> dict:
-        return self.__dict__.setdefault("_names_known", {})
-
-    def _name_text(self, name) -> str:
-        """A name as this printer writes it."""
-        return self._known(name)[1]
-
-    def _print_Mul(self, expr):
-        # Products of names, with at most one sum and one function call (every z, δ and
-        # gradient): in SymPy's own order (names, the sum, the call) without its costly sort keys.
-        named, sums, calls = [], [], []
-        for f in expr.args:
-            key = names.name_key(f)
-            if key is not None:
-                named.append((key, f))
-            elif isinstance(f, sympy.Add):
-                sums.append(f)
-            elif isinstance(f, sympy.Function) and not isinstance(f, sympy.exp):
-                calls.append(f)
-            else:
-                return super()._print_Mul(expr)
-        if len(sums) > 1 or len(calls) > 1:
-            return super()._print_Mul(expr)
-        ordered = [f for _, f in sorted(named, key=lambda kf: kf[0])]
-        if not sums and not calls:          # the common case, a gradient a·δ: nothing to parenthesise
-            return self._mul_symbol.join(self._name_text(f) for f in ordered)
-        ordered += sums + calls
-        prec = precedence(expr)
-        return self._mul_symbol.join(self.parenthesize(f, prec, strict=False) for f in ordered)
-
-
-class _Plain(_CheapOrder, StrPrinter):
+class _Plain(CheapOrder, StrPrinter):
     """The grammar JSON is written in (and verify reads): ASCII names, ``*``, ``**``.
 
     The operators are the class's own: ``_mul_symbol``, ``_minus``, ``_power``, and
@@ -238,7 +126,7 @@ def text(expr: sympy.Expr, ascii_only: bool = False) -> str:
     return (_AsciiText() if ascii_only else _Text()).doprint(expr)
 
 
-class _Latex(_CheapOrder, LatexPrinter):
+class _Latex(CheapOrder, LatexPrinter):
     _mul_symbol = " \\cdot "
     max_terms = 6
     ellipsis = "\\cdots"

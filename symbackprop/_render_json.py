@@ -19,9 +19,10 @@ def as_dict(d: Derivation, expanded: bool | None = None) -> dict:
     if expanded is None:
         expanded = expanded_by_default(d.network)
     p = plain_printer()
+    sums = {eq.node.name: eq.terms for eq in d.sweep.model.equations if eq.terms} if d.sweep is not None else {}
     out = {
         "spec": d.network.as_dict(),
-        "forward": {k: plain(v, p) for k, v in d.forward.items()},
+        "forward": {k: (k in sums and p.pairs_text(sums[k])) or plain(v, p) for k, v in d.forward.items()},
         "loss": plain(d.loss, p),
         "delta": {k: plain(v, p) for k, v in d.deltas.items()},
         "gradient": {k: plain(v, p) for k, v in d.gradients.items()},

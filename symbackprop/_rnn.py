@@ -203,14 +203,11 @@ class RNNDerivation(Displays):
 
     @cached_property
     def symbols(self) -> dict:
-        found = {}
-        for expr in [*self.forward.values(), self.loss, *self.deltas.values(), *self.gradients.values()]:
-            for s in expr.free_symbols:
-                found[s.name] = s
+        """Plain name → symbol of every leaf (``base_symbols``), node and δ: every name the
+        expressions hold, known without walking them (tests hold the two equal)."""
+        found = {s.name: s for s in self.base_symbols()}
         for key in [*self.forward, *self.deltas]:
-            found.setdefault(key, TimeName(key, real=True))
-        for p in self.network.parameters():
-            found[p.name] = p
+            found[key] = TimeName(key, real=True)
         return found
 
     def gradient(self, name: str) -> sympy.Expr:
@@ -260,6 +257,7 @@ class RNNDerivation(Displays):
         return self.loss.xreplace(self.full)
 
     writers: ClassVar[dict] = {}  # format → writer, filled by _render_recurrent
+    writer_modules: ClassVar[tuple] = ("_render_recurrent", "_html", "_beamer")
 
 
 def expanded_size(net: RNN) -> int:

@@ -17,13 +17,9 @@ from ._errors import OutputError, ParseError, SymbackpropError
 from ._files import read_text, write_atomic
 from ._graph import collector_paused
 from ._kinds import kind_of
-from ._report import cost_text
 from ._spec import from_spec
-from ._values import read_values_file
-from ._chain import verify_lines
-from ._cli_options import at_for, at_option, progress, spec_options
+from ._cli_options import at_for, at_option, progress, run, spec_options
 from ._cli_teach import COMMANDS
-from ._verify import Sampler
 
 
 class BadInput(click.ClickException):
@@ -158,6 +154,7 @@ def eval_cmd(spec, activation, loss, bias, values_file, lr, fmt, ascii_only, tru
     if every_node and kind.name != "graph":
         raise BadInput("--all lists the gradient by every node of an equation spec; a network's eval lists them all")
     extra = {"every_node": True} if every_node else {}
+    from ._values import read_values_file     # each command imports its own modules: start-up stays short
     data = read_values_file(values_file)
     if seed is not None:
         if not getattr(net, "dropout_layers", lambda: [])():
@@ -212,6 +209,7 @@ def cost_cmd(spec, activation, loss, bias, batch, repeat):
     if kind.cost is None:
         raise BadInput(f"cost is for feedforward networks; for a network of kind {kind.name} use eval or check")
     rows = kind.cost(net, batch=batch, repeat=repeat)
+    from ._report import cost_text
     click.echo(cost_text(net, batch, rows), nl=False)
 
 
@@ -264,6 +262,8 @@ def verify_cmd(spec, activation, loss, bias, equations, file_):
         raise BadInput("no equation given: pass one in quotes, e.g. \"dE/dw11[2] = delta1[3]*a1[2]\", or --file FILE")
     kind = kind_of(net)
     d = kind.derive(net, weights=())
+    from ._chain import verify_lines
+    from ._verify import Sampler
     lines_of, sampler = (kind.verifier[1], kind.verifier[2]) if kind.verifier else (verify_lines, Sampler)
     out, right, read = lines_of(d, kind.reading(net), kind.rules, sampler(d, 0), lines)
     if not read:                          # nothing could be read: bad input
@@ -284,7 +284,7 @@ def main(argv=None) -> None:
     large derivation is a million objects, and freeing them one by one at exit took a second.
     """
     with collector_paused():
-        code = _run(argv)
+        code = run(cli, argv)
     if argv is None:
         try:
             sys.stdout.flush()
@@ -292,21 +292,3 @@ def main(argv=None) -> None:
         finally:
             os._exit(code)
     sys.exit(code)
-
-
-def _run(argv) -> int:
-    try:
-        code = cli.main(args=argv, prog_name="symbackprop", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as err:
-        click.echo(err.ctx.get_help(), err=False)
-        return 0
-    except click.UsageError as err:
-        click.echo(f"symbackprop: error: {err.format_message()}", err=True)
-        return 2
-    except click.ClickException as err:
-        click.echo(f"symbackprop: error: {err.format_message()}", err=True)
-        return err.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("symbackprop: interrupted", err=True)
-        return 130
-    return code if isinstance(code, int) else 0

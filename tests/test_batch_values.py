@@ -263,12 +263,8 @@ def test_truncate_and_report_are_for_recurrent_nets():
         evaluate_batch(net, {}, report=True)
 
 
-def test_the_public_api_once_the_kind_is_registered():
+def test_the_public_api_evaluates_a_batch_stack():
     import symbackprop as sb
-    from symbackprop._batch import BatchNet
-    from symbackprop._kinds import KINDS
-    if BatchNet not in KINDS:
-        pytest.skip("the batch kind is not registered yet")
     P, X, T, M = bn_case()
     net = from_data(BN, "spec")
     r = sb.evaluate(net, values_file(P, X, T, M))

@@ -5,7 +5,6 @@ import pytest
 
 import symbackprop as sb
 from symbackprop import _compile, _errors, _files, _grammar, _names, _network, _values
-from symbackprop._spec import from_spec
 
 KINDS = [sb.SpecError, sb.ParseError, sb.NotationError, sb.ValuesError, sb.LimitError, sb.OutputError,
          sb.CompileError]
@@ -51,9 +50,8 @@ def _values_file(tmp_path):
 FAILURES = [
     ("bad spec", lambda tmp: sb.network("2-0-1"), sb.SpecError, "positive whole number"),
     ("bad name", lambda tmp: sb.network("2-3-1").has("w1"), sb.NotationError, "needs a layer"),
-    ("bad values file", lambda tmp: _values.parse_values(from_spec("1-1"), _values.read_values_file(
-        str(_values_file(tmp)))), sb.ValuesError, "t1"),
-    ("missing values file", lambda tmp: _values.read_values_file(str(tmp / "none.json")), sb.ValuesError,
+    ("bad values file", lambda tmp: sb.evaluate("1-1", str(_values_file(tmp))), sb.ValuesError, "t1"),
+    ("missing values file", lambda tmp: sb.evaluate("1-1", str(tmp / "none.json")), sb.ValuesError,
      "does not exist"),
     ("unparseable equation", lambda tmp: sb.verify("2-3-1", "dE/dw11[2] = a1[2] *"), sb.ParseError, "column"),
     ("generic g compiled", lambda tmp: sb.compile("2-3-1"), sb.CompileError, "generic activation g"),
@@ -110,7 +108,7 @@ def test_any_symbackprop_error_reaching_the_cli_is_exit_2(monkeypatch, capfd, cl
     def fail(*args, **kw):
         raise kind("too big: use a smaller network", 1) if kind is sb.ParseError else kind(
             "too big: use a smaller network")
-    monkeypatch.setattr(cli, "cost_text", fail)
+    monkeypatch.setattr("symbackprop._report.cost_text", fail)     # cli imports it when cost runs
     with pytest.raises(SystemExit) as stop:
         cli.main(["cost", "2-1", "--activation", "tanh"])
     _, err = capfd.readouterr()

@@ -86,3 +86,15 @@ def test_a_model_refuses_terms_the_lookups_cannot_take():
         Model((Equation(z, w * x, terms=((x, w),)), Equation(E, z ** 2)), parameters=(w,))
     with pytest.raises(ValueError, match=r"not \(v, x\)"):      # a coefficient that is no parameter
         Model((Equation(z, v * x, terms=((v, x),)), Equation(E, z ** 2)), parameters=(w,))
+
+
+def test_a_weighted_sum_of_any_terms_is_sympys_own_add():
+    """The fast sum's fall-backs: a term twice (Add collects it), names of two kinds, a non-name."""
+    from symbackprop import _names as names
+    from symbackprop._dense import weighted_sum
+    w, v, a, b = names.weight(1, 1, 1), names.weight(2, 1, 1), names.asym(1, 1), names.bias(1, 2)
+    one, other = sympy.S.One, sympy.Symbol("other", real=True)
+    for pairs in ([(w, a), (v, a), (b, one), (one, a)], [(w, a), (w, a)], [(w, other), (v, a)],
+                  [(w, a), (one, sympy.sin(a))]):
+        got, want = weighted_sum(pairs), sympy.Add(*[p * q for p, q in pairs])
+        assert got == want and got.args == want.args, pairs

@@ -19,11 +19,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import symbackprop as sb
+from symbackprop import ParseError, SpecError
 from symbackprop._chain import read_steps
 from symbackprop._kinds import kind_of
-from symbackprop._grammar import ParseError, parse_expression
-from symbackprop._network import SpecError
-from symbackprop._spec import from_spec
 
 RNN_SPEC = 'kind = "rnn"\ninputs = 1\nhidden = 2\noutputs = 1\nsteps = 3\nactivation = "tanh"\n'
 GOOD_VALUES = {"w11[1]": 0.1, "w21[1]": 0.2, "w11[2]": 0.3, "x1": 1.0, "x2": 0.5, "t1": 0.2}
@@ -221,10 +219,10 @@ def test_ctrl_c_leaves_no_partial_file(tmp_path):
     out = tmp_path / "net.json"
     out.write_text("old")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "symbackprop", "derive", "784-128-10", "--activation", "sigmoid",
-                             "--format", "json", "-o", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "symbackprop", "derive", "784-256-128-10", "--activation",
+                             "sigmoid", "--format", "json", "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(2.5)                     # past start-up, into the derivation
+    time.sleep(1.5)                     # past start-up (under a second), into the derivation (several)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -323,7 +321,7 @@ def test_fuzz_custom_activations(text):
     lambda ns: "-".join(map(str, ns))))
 def test_fuzz_spec_strings(text):
     try:
-        net = from_spec(text)
+        net = sb.network(text)
     except SpecError as err:
         assert str(err)
     else:
@@ -339,6 +337,6 @@ def test_fuzz_spec_files(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("spec") / "net.json"
     path.write_text(json.dumps({k: v for k, v in data.items() if v is not None}))
     try:
-        from_spec(str(path))
+        sb.network(str(path))
     except SpecError as err:
         assert str(err)

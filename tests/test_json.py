@@ -49,3 +49,19 @@ def test_api_gradient_lookup():
     a, delta = d.symbols["a1[2]"], d.symbols["delta1[3]"]
     assert sympy.expand(d.gradient("w11[2]") - a * delta) == 0
     assert set(d.deltas) == {"delta1[3]", "delta1[2]", "delta2[2]", "delta3[2]"}
+
+
+def test_sums_written_from_their_terms_print_as_the_sums_do():
+    """The JSON writes each weighted sum from its (coefficient, value) pairs; that text must be what
+    printing the sum itself gives, for every builder's sums; a term held twice is not written so."""
+    from symbackprop._dense import build
+    from symbackprop._printing import plain, plain_printer
+    nets = [sb.network("12-11-3", bias=True), sb.network(layers=[2, 2, 2, 2], activation="sigmoid", bias=True,
+                                                         skips={4: 2}, ties={3: 1}, penalty={"l2": 0.1})]
+    for net in nets:
+        p = plain_printer()
+        sums = [eq for eq in build(net).equations if eq.terms]
+        assert sums and all(p.pairs_text(eq.terms) == plain(eq.expr, plain_printer()) for eq in sums)
+    w, a = sb.derive("1-1").symbol("w11[1]"), sb.derive("1-1").symbol("x1")
+    assert plain_printer().pairs_text(((w, a), (w, a))) is None
+    assert plain_printer().pairs_text(((w, sympy.sin(a)),)) is None
