@@ -223,7 +223,7 @@ def tikz(net) -> str:
               for points, style in pic.lines if style != "cross"]
     for x, y, label, dropped in pic.units:
         lines.append(f"  \\node[unit{',dropped' if dropped else ''}] at {_pt(x, y)} {{{label[0]}}};")
-    lines += [f"  \\draw[cross] " + " -- ".join(_pt(*p) for p in points) + ";"
+    lines += ["  \\draw[cross] " + " -- ".join(_pt(*p) for p in points) + ";"
               for points, style in pic.lines if style == "cross"]
     for x0, y0, x1, y1, style, label in pic.rects:
         if label is not None:

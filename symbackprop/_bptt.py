@@ -2,7 +2,10 @@
 
 The vectorized form takes its elementwise parts (g, g', ∂E/∂o at the outputs, the
 loss term) from the derivation of a one-step proxy, exactly as the feedforward
-compile does; the sums over nodes and steps are matrix products in a loop over time.
+compile does; the sums over nodes and steps are matrix products.  Only h<t−1>·W and
+δ<t+1>·Wᵀ need the step before, so they alone run in a loop over time; x·U, the output
+layer, e·Vᵀ and the weights' sums over steps are each one stacked product for all steps,
+in time-major work arrays kept between calls (``_bptt_scratch``).
 
 >>> import numpy as np
 >>> from symbackprop._rnn import RNN
@@ -20,6 +23,7 @@ from ._errors import ValuesError
 from ._numpy_code import dtype_of, elementwise
 from ._network import Network
 from ._elman import flows
+from ._bptt_scratch import Scratch, Spare
 from ._rnn import RNN, sym
 
 GROUPS = ("U", "W", "V", "b", "c")
@@ -52,6 +56,7 @@ class RNNVectorized:
         self.parts = Vectorized(derive(proxy, weights=()))
         self.network, self.truncate, self.reduction = net, truncate, reduction
         self._ops: dict = {}
+        self._spare = Spare()                          # work arrays kept between calls
 
     @property
     def shapes(self) -> dict:
@@ -106,49 +111,80 @@ class RNNVectorized:
 
     def run(self, P, X, T, h0=None, details: bool = False):
         net = self.network
-        P, X, T, h, dt = self._arrays(P, X, T, h0)
-        n = X.shape[0]
-        f, fp, of_output, f_out, loss_term, output_delta, dE_da = self.ops(dt)
-        Hs, Ss, Os, Ys, errors = [h], [None], [None], [None], [None]
-        total = dt.type(0)
-        for t in range(1, net.steps + 1):
-            s = X[:, t - 1] @ P["U"] + Hs[-1] @ P["W"]
-            if net.bias:
-                s = s + P["b"]
-            h = f(s)
-            o = h @ P["V"]
-            if net.bias:
-                o = o + P["c"]
-            y, la = self._output(o, f_out, self.parts.coupled[1])
-            target = T[:, t - 1]
-            total += loss_term(o, y, target, la).sum()
-            if output_delta is not None:
-                e = output_delta(o, y, target)
-            else:                                      # softmax without the shortcut: Jacobian times ∂E/∂y
-                u = dE_da(o, y, target)
-                e = y * (u - (u * y).sum(axis=1, keepdims=True))
-            Ss.append(s), Hs.append(h), Os.append(o), Ys.append(y), errors.append(e)
-        grads = {k: np.zeros_like(P[k]) for k in P if k in GROUPS}
-        deltas, dEdh = [None] * (net.steps + 2), [None] * (net.steps + 1)
-        for t in range(net.steps, 0, -1):
-            dh = errors[t] @ P["V"].T
-            if flows(net, t, self.truncate):
-                dh = dh + deltas[t + 1] @ P["W"].T
-            dEdh[t] = dh
-            delta = dh * fp(Hs[t] if of_output else Ss[t])
-            deltas[t] = delta
-            grads["U"] += X[:, t - 1].T @ delta
-            grads["W"] += Hs[t - 1].T @ delta
-            grads["V"] += Hs[t].T @ errors[t]
-            if net.bias:
-                grads["b"] += delta.sum(axis=0)
-                grads["c"] += errors[t].sum(axis=0)
+        P, X, T, h0, dt = self._arrays(P, X, T, h0)
+        n, ops = X.shape[0], self.ops(dt)
+        # details hands out views of the work arrays, so those are the call's own, never lent again
+        work = Scratch(net, n, dt) if details else self._spare.take(net, n, dt)
+        Xt = X.transpose(1, 0, 2)                     # time-major (step, sample, node), as every work array
+        np.copyto(work.T, T.transpose(1, 0, 2))       # a copy: the output layer takes all steps as one matrix
+        S, Hs = self._forward(P, work, Xt, h0, ops[0])
+        total, Y, errors = self._outputs(P, work, ops)
+        deltas, dEdh = self._backward(P, work, errors, ops)
+        grads = {"U": _summed(Xt, deltas, work.stack["U"]), "W": _summed(Hs[:-1], deltas, work.stack["W"]),
+                 "V": _summed(Hs[1:], errors, work.stack["V"])}
+        if net.bias:                                  # Σ over samples as products with a row of ones, step by
+            ones = np.ones(n, dt)                     # step: a third of the time of .sum over two axes
+            grads["b"], grads["c"] = np.matmul(ones, deltas).sum(axis=0), np.matmul(ones, errors).sum(axis=0)
+        grads = {k: grads[k] for k in P if k in GROUPS}
         if self.reduction == "mean":
             total /= n
             grads = {k: v / n for k, v in grads.items()}
         if details:
-            return total, grads, {"s": Ss, "h": Hs, "o": Os, "y": Ys, "error": errors, "delta": deltas, "dE/dh": dEdh}
+            def by_step(A):
+                return [None, *A]
+            return total, grads, {"s": by_step(S), "h": list(Hs), "o": by_step(work.O), "y": by_step(Y),
+                                  "error": by_step(errors), "delta": [*by_step(deltas), None],
+                                  "dE/dh": by_step(dEdh)}
+        self._spare.give(work)
         return total, grads
+
+    def _forward(self, P, work, Xt, h0, f) -> tuple:
+        """(s, h) in ``work``: s (steps, batch, hidden), h (steps + 1, batch, hidden) with h<0> first."""
+        net, S, Hs, product = self.network, work.S, work.H, work.step
+        np.matmul(Xt, P["U"], out=S)                  # x<t>·U of every step before the loop: only h<t−1>·W
+        if net.bias:                                  # needs the step before
+            S += P["b"]
+        Hs[0] = h0
+        W = np.ascontiguousarray(P["W"])
+        for t in range(net.steps):                    # index t is step t + 1
+            np.matmul(Hs[t], W, out=product)
+            S[t] += product
+            Hs[t + 1] = f(S[t])
+        return S, Hs
+
+    def _outputs(self, P, work, ops) -> tuple:
+        """(E, y, ∂E/∂o) of every step at once (o in ``work``; y, ∂E/∂o time-major): the output layer does not
+        feed the recurrence.  The elementwise parts see (steps·batch) × outputs rows, the output layer's samples."""
+        net = self.network
+        _, _, _, f_out, loss_term, output_delta, dE_da = ops
+        steps, n, _ = work.O.shape
+        np.matmul(work.H[1:], P["V"], out=work.O)
+        if net.bias:
+            work.O += P["c"]
+        O, target = work.O.reshape(steps * n, net.outputs), work.T.reshape(steps * n, net.outputs)
+        Y, la = self._output(O, f_out, self.parts.coupled[1])
+        total = O.dtype.type(loss_term(O, Y, target, la).sum())
+        if output_delta is not None:
+            errors = output_delta(O, Y, target)
+        else:                                          # softmax without the shortcut: Jacobian times ∂E/∂y
+            u = dE_da(O, Y, target)
+            errors = Y * (u - (u * Y).sum(axis=1, keepdims=True))
+        return total, Y.reshape(work.O.shape), errors.reshape(work.O.shape)
+
+    def _backward(self, P, work, errors, ops) -> tuple:
+        """(δ, ∂E/∂h) in ``work``, (steps, batch, hidden): δ<t> = (e<t>·Vᵀ + δ<t+1>·Wᵀ) ⊙ g'(s<t>), the second
+        term only where ``flows`` (not after the last step, nor across a truncation cut)."""
+        net, dEdh, deltas, product = self.network, work.dEdh, work.delta, work.step
+        fp, of_output = ops[1], ops[2]
+        np.matmul(errors, P["V"].T, out=dEdh)         # the output layer's part, every step at once
+        slopes = work.H[1:] if of_output else work.S
+        WT = np.ascontiguousarray(P["W"].T)
+        for t in range(net.steps - 1, -1, -1):        # index t is step t + 1
+            if flows(net, t + 1, self.truncate):
+                np.matmul(deltas[t + 1], WT, out=product)
+                dEdh[t] += product
+            np.multiply(dEdh[t], fp(slopes[t]), out=deltas[t])   # g' step by step: no big fresh array
+        return deltas, dEdh
 
     __call__ = run
 
@@ -180,6 +216,16 @@ class RNNVectorized:
                 g = _full(fp(info["h"][t] if of_output else info["s"][t]), info["s"][t])[sample]
                 product = product @ (g[:, None] * W.T)      # ∂h<t>/∂h<t-1>: row j, column i = g'(sj<t>)·wij
         return rows
+
+
+def _summed(A, B, stack):
+    """Σ_t A[t]ᵀ·B[t] over the first axis (steps) of two time-major stacks: a weight's gradient.
+
+    One stacked matmul makes the per-step products (into ``stack``), each the size of one step's:
+    OpenBLAS gives such products one thread, where a single (steps·batch)-long product gets several,
+    whose hand-offs cost milliseconds when the cores are busy with other work.
+    """
+    return np.matmul(A.transpose(0, 2, 1), B, out=stack).sum(axis=0)
 
 
 # ---------------------------------------------------------------- names and values

@@ -18,6 +18,7 @@ import sympy
 from . import _names as names
 from . import _reference as reference
 from ._activations import ACTIVATIONS, Z
+from ._check_grads import Grads, central, dense_fd, dense_grads
 from ._compile import vectorized
 from ._bptt import GROUPS, LETTER, RNNVectorized, flat, values_of
 from ._program import printed_formulas
@@ -101,18 +102,6 @@ def values_dict(net: Network, W, b, X, T) -> dict:
     return V
 
 
-def _flat(net: Network, dW, db) -> dict:
-    """Parameter name → gradient, from per-layer matrices."""
-    out = {}
-    for k, M in enumerate(dW):
-        for (i, j), v in np.ndenumerate(M if M is not None else np.zeros((0, 0))):
-            out[names.weight(i + 1, j + 1, k + 1).name] = float(v)
-        if db is not None:
-            for j, v in enumerate(db[k]):
-                out[names.bias(j + 1, k + 2).name] = float(v)
-    return out
-
-
 def finite_differences(loss, groups, rng=None) -> dict:
     """Central differences of ``loss()`` by each (array, index, name) of each group, the array
     changed in place and put back; with ``rng``, FD_PER_LAYER random entries of a larger group."""
@@ -121,27 +110,8 @@ def finite_differences(loss, groups, rng=None) -> dict:
         if rng is not None and len(group) > FD_PER_LAYER:
             group = [group[n] for n in rng.choice(len(group), FD_PER_LAYER, replace=False)]
         for M, index, name in group:
-            old = M[index]
-            h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(old))   # step balancing truncation and rounding
-            M[index] = old + h
-            up = loss()
-            M[index] = old - h
-            down = loss()
-            M[index] = old
-            out[name] = (up - down) / (2 * h)
+            out[name] = central(loss, M, index)
     return out
-
-
-def _dense_groups(net: Network, W, b) -> list:
-    """Each layer's own weights and biases as (array, index, name), for finite differences."""
-    groups, tied = [], dict(net.ties)
-    for k in range(net.depth - 1):
-        layer = [(W[k], (i, j), names.weight(i + 1, j + 1, k + 1).name)
-                 for i in range(net.layers[k]) for j in range(net.layers[k + 1]) if k + 1 not in tied]
-        if net.bias:
-            layer += [(b[k], (j,), names.bias(j + 1, k + 2).name) for j in range(net.layers[k + 1])]
-        groups.append(layer)
-    return groups
 
 
 def _reference(net: Network, acts, W, b, X, T):
@@ -169,9 +139,11 @@ class _Dense(Kernel):
 
     def __init__(self, net: Network):
         self.network = net
-        d = derive(net, weights=())
+        # past MAX_PRINTED the printed formulas are not compiled, and the vectorized code is what
+        # sb.compile makes: from a small network's derivation, so the large one is not derived
+        d = derive(net, weights=()) if net.n_parameters <= MAX_PRINTED else None
         self.vec = vectorized(net, derivation=d)
-        self.formulas = printed_formulas(d) if net.n_parameters <= MAX_PRINTED else None
+        self.formulas = printed_formulas(d) if d is not None else None
         self.acts = custom_numpy(net)
         self.custom = any(callable(a) for a in self.acts)
         self.sample_fd = net.n_parameters > MAX_FD_ALL
@@ -187,23 +159,21 @@ class _Dense(Kernel):
     def point(self, rng, batch):
         return random_point(self.network, rng, batch)
 
-    def vectorized(self, point) -> dict:
-        E, dW, db = self.vec(*point)
-        return {"E": float(E), **_flat(self.network, dW, db)}
+    def vectorized(self, point) -> Grads:
+        return dense_grads(*self.vec(*point))
 
     def reference(self, point):
         if not self.known:
             return None
-        E, dW, db = _reference(self.network, self.acts, *point)
-        return {"E": float(E), **_flat(self.network, dW, db)}
+        return dense_grads(*_reference(self.network, self.acts, *point))
 
     def values(self, point) -> dict:
         return values_dict(self.network, *point)
 
     def fd(self, point, rng):
         W, b, X, T = point
-        return finite_differences(lambda: self.vec.loss(*point), _dense_groups(self.network, W, b),
-                                  rng if self.sample_fd else None)
+        return dense_fd(self.network, W, b, lambda: self.vec.loss(*point), FD_PER_LAYER,
+                        rng if self.sample_fd else None)
 
 
 def check(net: Network, samples: int = 5, seed: int = 0, batch: int = 1) -> Report:

@@ -9,7 +9,8 @@ import sys
 
 import click
 
-from ._errors import SpecError
+from ._errors import OutputError, SpecError
+from ._files import write_atomic
 
 #: above this many parameters a derivation takes a couple of seconds: show a progress bar
 PROGRESS_FROM = 20_000
@@ -85,3 +86,18 @@ def run(group: click.Group, argv) -> int:
         click.echo("symbackprop: interrupted", err=True)
         return 130
     return code if isinstance(code, int) else 0
+
+
+def emit(text: str, output: str | None, bad_input: type) -> None:
+    """Write a command's output to stdout, or whole to the file ``output`` (bad_input: the exit-2 error)."""
+    if output is None:               # written as it is: click.echo would search 5 MB of JSON for colour codes
+        out = click.get_text_stream("stdout")
+        out.write(text)
+        out.flush()                   # before any note on stderr, as click.echo does
+        return
+    try:
+        write_atomic(output, text)
+    except OutputError as err:
+        raise bad_input(str(err)) from None
+    except OSError as err:
+        raise bad_input(f"cannot write {output}: {err.strerror}; choose another path") from None

@@ -43,11 +43,23 @@ _Z, _A, _T, _LA, _S = sympy.symbols("z a t la s", real=True)
 
 
 def _elementwise(expr, *args):
-    """lambdify an elementwise expression of z, a, t, refusing what NumPy cannot do."""
+    """An elementwise expression of z, a, t as a NumPy function, refusing what NumPy cannot do."""
     _print_numpy(expr)                           # fails now, naming the function
-    fn = sympy.lambdify(args, expr, modules="numpy")
-    fn.expr, fn.args = expr, args                # printed again, per dtype, by _fused.py and _scalar.py
-    return fn
+    return _Lambdified(expr, args)
+
+
+class _Lambdified:
+    """``expr`` in ``args``, printed again per dtype by _fused.py and _scalar.py, and callable as
+    lambdify makes it, made at the first call: a dense stack's code never calls it, and the first
+    lambdify to NumPy imports much of NumPy (a noticeable part of ``check`` on a large network)."""
+
+    def __init__(self, expr, args: tuple):
+        self.expr, self.args, self._fn = expr, args, None
+
+    def __call__(self, *values):
+        if self._fn is None:
+            self._fn = sympy.lambdify(self.args, self.expr, modules="numpy")
+        return self._fn(*values)
 
 
 def _node_one(net: Network, expr):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _views as views
+from ._check_grads import Grads, worst
 
 #: (relative, absolute) tolerance per pair; relative to the largest |value| in the layer
 TOLERANCES = {
@@ -77,6 +78,16 @@ class Report:
         return views.check_html(self)
 
 
+def _badness(err: float) -> float:
+    """An error as compared with others: a nan (a side that is not a number) is the worst of all."""
+    return np.inf if err != err else err
+
+
+def _named(values) -> dict:
+    """A dict of names: as it is, or a ``Grads`` spelt out (beside a kind's dict of names)."""
+    return values if isinstance(values, dict) else dict(values.items())
+
+
 class Tally:
     """The worst error of each pair and group over every point: a report's rows.
 
@@ -87,21 +98,32 @@ class Tally:
     def __init__(self, group_of, custom: bool = False):
         self.group_of, self.custom, self.worst = group_of, custom, {}
 
-    def record(self, pair: str, got: dict, want: dict) -> None:
+    def record(self, pair: str, got, want) -> None:
+        """Keep, for each group, the point where ``got`` and ``want`` differ most: dicts of names, or
+        ``Grads`` (whole arrays per row, named only at the worst entry) on both sides."""
+        if isinstance(got, Grads) and isinstance(want, Grads):
+            found, name_of = worst(got, want), got.name
+        else:
+            found, name_of = self._by_name(_named(got), _named(want)), lambda group, name: name
+        for group, scale, where, v, w in found:
+            err = abs(v - w)
+            rel = err / scale if scale > 0 else (0.0 if err == 0 else np.inf)
+            key = (pair, group)
+            if key not in self.worst or _badness(err) > _badness(self.worst[key].max_abs):
+                rtol, atol = TOLERANCES[pair]
+                if self.custom and pair.endswith("vs reference") and not pair.startswith("finite"):
+                    rtol = CUSTOM_RTOL
+                self.worst[key] = Row(pair, group, err, rel, rtol, atol, name_of(group, where), v, w)
+
+    def _by_name(self, got: dict, want: dict):
+        """(group, scale, name, got's value, want's value) of each group's worst entry, by names."""
         by_group: dict = {}
         for name, v in got.items():
             by_group.setdefault(self.group_of(name) if name != "E" else "E", []).append((name, v, want[name]))
         for group, items in by_group.items():
-            scale = max(abs(w) for _, _, w in items)
-            name, v, w = max(items, key=lambda it: abs(it[1] - it[2]))
-            err = abs(v - w)
-            rel = err / scale if scale > 0 else (0.0 if err == 0 else np.inf)
-            key = (pair, group)
-            if key not in self.worst or err > self.worst[key].max_abs:
-                rtol, atol = TOLERANCES[pair]
-                if self.custom and pair.endswith("vs reference") and not pair.startswith("finite"):
-                    rtol = CUSTOM_RTOL
-                self.worst[key] = Row(pair, group, err, rel, rtol, atol, name, v, w)
+            scale = max((abs(w) for _, _, w in items), key=_badness)
+            name, v, w = max(items, key=lambda it: _badness(abs(it[1] - it[2])))
+            yield group, scale, name, v, w
 
     def compare(self, vectorized: dict, reference: dict | None, printed: dict | None, fd: dict | None) -> None:
         """Record every pair one point gives; without a reference (a loss it does not know), finite
@@ -148,4 +170,6 @@ class Kernel:
         if self.formulas is None:
             return None
         out = self.formulas(self.values(point))
+        if isinstance(wanted, Grads):                # laid out as the compiled code's arrays
+            return wanted.like(float(np.sum(out[name])) for name in wanted)
         return {name: float(np.sum(out[name])) for name in wanted}

@@ -13,12 +13,12 @@ import click
 
 from . import _names as names
 from ._derivation import MAX_EXPANDED
-from ._errors import OutputError, ParseError, SymbackpropError
-from ._files import read_text, write_atomic
+from ._errors import SymbackpropError
+from ._files import read_text
 from ._graph import collector_paused
 from ._kinds import kind_of
 from ._spec import from_spec
-from ._cli_options import at_for, at_option, progress, run, spec_options
+from ._cli_options import at_for, at_option, emit, progress, run, spec_options
 from ._cli_teach import COMMANDS
 
 
@@ -37,15 +37,7 @@ class _Commands(click.Group):
 
 
 def _emit(text: str, output: str | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        write_atomic(output, text)
-    except OutputError as err:
-        raise BadInput(str(err)) from None
-    except OSError as err:
-        raise BadInput(f"cannot write {output}: {err.strerror}; choose another path") from None
+    emit(text, output, BadInput)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,6 +111,8 @@ cli.add_command(derive_cmd, name="derive")
 
 def _written(d, fmt, ascii_only, standalone, expanded) -> str:
     """The derivation in the chosen format."""
+    if _KEPT is not None:               # the command: its derivation stays until the process leaves
+        _KEPT.append(d)
     options = {"text": {"ascii_only": ascii_only}, "latex": {"standalone": standalone}, "json": {"expanded": expanded}}
     return d._write(fmt, **options.get(fmt, {}))
 
@@ -277,18 +271,23 @@ for command in COMMANDS:          # exercise, grade
     cli.add_command(command)
 
 
+_KEPT: list | None = None    # what the command made (run as the command: kept, never freed)
+
+
 def main(argv=None) -> None:
     """Run the CLI; bad input → one line on stderr and exit 2, never a traceback.
 
-    Run as the command (no ``argv``), the process leaves as soon as its output is flushed: a
-    large derivation is a million objects, and freeing them one by one at exit took a second.
+    Run as the command (no ``argv``), the process leaves as soon as its output is flushed, and
+    its derivation is never freed: a large one is a million objects, freed one by one in a second.
     """
-    with collector_paused():
+    global _KEPT
+    _KEPT = [] if argv is None else None
+    with collector_paused():              # and left paused by the command: it would scan every object
         code = run(cli, argv)
-    if argv is None:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        if argv is None:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
     sys.exit(code)

@@ -4,7 +4,7 @@ import pytest
 import sympy
 from hypothesis import HealthCheck, settings
 
-from symbackprop._activations import ACTIVATIONS
+from symbackprop.extend import activations
 
 # hypothesis profiles: "ci" (the default) and "long" (HYPOTHESIS_PROFILE=long) for local runs;
 # "fuzz" (HYPOTHESIS_PROFILE=fuzz) for hour-long runs of the parser fuzzers
@@ -15,7 +15,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CUSTOM = "z/(1+abs(z))"
 #: every activation a hidden layer may have, custom included
-HIDDEN = [name for name, a in ACTIVATIONS.items() if not a.output_only] + [CUSTOM]
+HIDDEN = [name for name, a in activations().items() if not a.output_only] + [CUSTOM]
 
 
 def valid_combinations():

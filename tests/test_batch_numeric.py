@@ -9,14 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import symbackprop as sb
+from symbackprop import CompileError, SpecError, ValuesError
 from symbackprop import _batch_check as bc
 from symbackprop import _batch_reference as reference
 from symbackprop import _norm_reference as norm
-from symbackprop._batch import from_data
-from symbackprop._batch_derive import derive_batch
 from symbackprop._batch_numeric import BatchFunction
 from symbackprop._check import finite_differences
-from symbackprop._errors import CompileError, SpecError, ValuesError
 from symbackprop._losses import configured
 from symbackprop._program import printed_formulas
 
@@ -38,7 +37,7 @@ STACKS = {
 
 
 def net_of(name: str, N: int):
-    return from_data({**STACKS[name], "batch": N}, "spec")
+    return sb.network({**STACKS[name], "batch": N})
 
 
 def close(got: dict, want: dict, rtol: float, atol: float = 1e-12) -> None:
@@ -62,7 +61,7 @@ def four_ways(net, seed: int, batch=None):
     ref = {"E": E, **bc.flat_gradients(grads)}
     printed = None
     if batch is None:
-        out = printed_formulas(derive_batch(net, weights=()))(bc.values_of(net, *point))
+        out = printed_formulas(sb.derive(net, weights=()))(bc.values_of(net, *point))
         printed = {name: float(out[name]) for name in compiled}
     P = point[0]
     groups = [[(P[k], i, bc.element_name(k, i)) for i in np.ndindex(P[k].shape)] for k in P]
@@ -95,8 +94,8 @@ def test_any_batch_size_compiles_and_matches_the_reference():
 @pytest.mark.parametrize("kind", ["batchnorm", "layernorm"])
 def test_the_norm_layer_matches_the_existing_textbook_reference(kind):
     """dense → norm → identity dense, mse: the E and gradients of ``_norm_reference.dense_norm_mse``."""
-    net = from_data({"inputs": 2, "batch": 4, "layer": [{"size": 3, "activation": "linear", "bias": True},
-                                                        {"kind": kind}, {"size": 3, "activation": "linear"}]}, "s")
+    net = sb.network({"inputs": 2, "batch": 4, "layer": [{"size": 3, "activation": "linear", "bias": True},
+                                                         {"kind": kind}, {"size": 3, "activation": "linear"}]})
     rng = np.random.default_rng(5)
     P = {"W": rng.normal(size=(2, 3)), "b": rng.normal(size=3), "gamma": rng.normal(1, 0.5, 3),
          "beta": rng.normal(size=3)}
@@ -120,8 +119,8 @@ def test_a_huber_threshold_reaches_the_reference():
 
 # ---------------------------------------------------------------- dropout and the masks
 def test_dropout_is_inverted_and_masks_default_to_ones():
-    net = from_data({"inputs": 2, "batch": 2, "layer": [{"kind": "dropout", "rate": 0.5},
-                                                        {"size": 1, "activation": "linear"}]}, "s")
+    net = sb.network({"inputs": 2, "batch": 2, "layer": [{"kind": "dropout", "rate": 0.5},
+                                                         {"size": 1, "activation": "linear"}]})
     f = BatchFunction(net)
     X, T, W = np.array([[1.0, 2.0], [3.0, -1.0]]), np.zeros((2, 1)), {"W[2]": np.array([[1.0], [1.0]])}
     masks = {2: np.array([[1, 0], [0, 1]])}
@@ -189,7 +188,7 @@ def test_wrong_shapes_name_the_shape_needed():
 
 def test_the_generic_activation_has_no_numbers():
     with pytest.raises(CompileError, match="generic activation g"):
-        BatchFunction(from_data({"inputs": 1, "layer": [{"kind": "batchnorm"}, {"size": 1}]}, "s"))
+        BatchFunction(sb.network({"inputs": 1, "layer": [{"kind": "batchnorm"}, {"size": 1}]}))
 
 
 # ---------------------------------------------------------------- check
@@ -262,7 +261,7 @@ def stacks(draw):
             layers.append({"kind": kind, "activation": draw(st.sampled_from(HIDDEN))})
     out, loss, size = draw(st.sampled_from(OUTPUTS))
     layers.append({"size": size, "activation": out, "bias": draw(st.booleans())})
-    return from_data({"inputs": inputs, "batch": draw(st.integers(2, 4)), "loss": loss, "layer": layers}, "s")
+    return sb.network({"inputs": inputs, "batch": draw(st.integers(2, 4)), "loss": loss, "layer": layers})
 
 
 def test_a_layer_norm_of_one_node_is_refused():
@@ -270,7 +269,7 @@ def test_a_layer_norm_of_one_node_is_refused():
     layers = [{"size": 1, "activation": "tanh", "bias": True}, {"kind": "layernorm"},
               {"size": 1, "activation": "linear"}]
     with pytest.raises(SpecError, match="2 or more nodes"):
-        from_data({"inputs": 2, "batch": 3, "layer": layers}, "s")
+        sb.network({"inputs": 2, "batch": 3, "layer": layers})
 
 
 @settings(max_examples=25)

@@ -14,38 +14,27 @@ from functools import lru_cache
 import pytest
 
 import symbackprop as sb
-from symbackprop._batch import BatchNet, from_data
-from symbackprop._batch_derive import derive_batch
-from symbackprop._batch_verify import RULES, VERIFIER, check_chain, reading, verify_lines
-from symbackprop._errors import ParseError
-from symbackprop._kinds import KINDS
-from symbackprop._sampler import Sampler
+from symbackprop import ParseError
+from symbackprop._batch_verify import RULES, VERIFIER, reading, verify_lines
 
-BN = from_data({"inputs": 2, "batch": 3, "loss": "bce",
-                "layer": [{"size": 2, "activation": "tanh", "bias": True}, {"kind": "batchnorm", "activation": "relu"},
-                          {"kind": "dropout", "rate": 0.25}, {"size": 1, "activation": "sigmoid"}]}, "spec")
-LN = from_data({"inputs": 2, "batch": 2, "loss": "mse",
-                "layer": [{"size": 3, "activation": "linear"}, {"kind": "layernorm", "activation": "tanh"},
-                          {"size": 2, "activation": "linear"}]}, "spec")
+BN = sb.network({"inputs": 2, "batch": 3, "loss": "bce",
+                 "layer": [{"size": 2, "activation": "tanh", "bias": True}, {"kind": "batchnorm", "activation": "relu"},
+                           {"kind": "dropout", "rate": 0.25}, {"size": 1, "activation": "sigmoid"}]})
+LN = sb.network({"inputs": 2, "batch": 2, "loss": "mse",
+                 "layer": [{"size": 3, "activation": "linear"}, {"kind": "layernorm", "activation": "tanh"},
+                           {"size": 2, "activation": "linear"}]})
 
 
 @lru_cache(maxsize=None)
 def _derived(net):
-    d = derive_batch(net, weights=())
-    return d, Sampler(d, 0)
-
-
-def _wired() -> bool:
-    """Whether the kind is registered with its own verifier (the shared reader cannot read z1[2]<3>)."""
-    return BatchNet in KINDS and KINDS[BatchNet].verifier is VERIFIER
+    """The derivation verify compares against, and the kind's sampler of random points (``VERIFIER[2]``)."""
+    d = sb.derive(net, weights=())
+    return d, VERIFIER[2](d, 0)
 
 
 def verify(net, text: str):
-    """sb.verify once the kind is registered with its verifier; until then that verifier, as verify calls it."""
-    if _wired():
-        return sb.verify(net, text)
-    d, sampler = _derived(net)
-    return check_chain(d, reading(net), RULES, sampler, text)
+    """One equation (or chain) checked by the public ``sb.verify``."""
+    return sb.verify(net, text)
 
 
 def compact(j, k, s, gamma=True, total=True, moment=True, scale="N"):
@@ -180,7 +169,5 @@ def test_a_file_of_lines_is_reported_line_by_line():
 
 
 def test_the_public_api_reads_the_kinds_lines():
-    if not _wired():
-        pytest.skip("register the batch kind with verifier=_batch_verify.VERIFIER")
     assert sb.verify(BN, "dE/dw21[1] = Σ_s x2<s>·δ1[2]<s>")
     assert sb.verify(BN, "dE/dxhat1[3]<2> = δ1[3]<2>").diagnosis.startswith("γ left out")

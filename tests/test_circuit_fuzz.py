@@ -6,10 +6,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import symbackprop as sb
-from symbackprop._circuit import Circuit
-from symbackprop._circuit_derive import derive_graph
-from symbackprop._errors import LimitError, ParseError, SpecError, SymbackpropError
-from symbackprop._spec import from_spec
+from symbackprop import LimitError, ParseError, SpecError, SymbackpropError
 
 TOKENS = ["x", "y", "z", "q", "f", "w1", "x_in", "E", "=", "=", ";", ";", "\n", "+", "-", "*", "/", "^", "**", "(",
           ")", ",", " ", "0", "1", "2.5", "1e308", "1000", "max", "min", "exp", "log", "ln", "sqrt", "sigmoid",
@@ -34,23 +31,23 @@ EQUATIONS = st.lists(st.tuples(st.sampled_from(["x", "q", "f", "w1", "x_in"]), s
 def test_fuzz_equation_specs(text):
     """A graph whose nodes each come after what they use, with the output last; or one SpecError."""
     try:
-        net = from_spec(text)
+        net = sb.network(text)
     except SymbackpropError as err:
         assert str(err) and "\n" not in str(err)
         assert "=" not in text or isinstance(err, (SpecError, LimitError)), err     # said with its equation
         return
     if "=" not in text:                  # layer sizes such as 1-1: another test's
         return
-    assert isinstance(net, Circuit)
+    assert isinstance(net, sb.Circuit)
     order = {n: k for k, n in enumerate(net.nodes)}
     for k, (node, expr) in enumerate(net.equations):
         assert all(s in net.leaves or order[s] < k for s in expr.free_symbols)
     assert net.leaves and net.output == net.nodes[-1]
-    d = derive_graph(net)
+    d = sb.derive(net)
     assert set(d.gradients) == {s.name for s in net.leaves}
 
 
-_GRAPH = from_spec("q = x + y; s = sigmoid(q); f = s*z + max(q, z)")
+_GRAPH = sb.network("q = x + y; s = sigmoid(q); f = s*z + max(q, z)")
 
 
 @fuzz_settings

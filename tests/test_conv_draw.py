@@ -5,11 +5,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from symbackprop._conv_spec import from_data
+import symbackprop as sb
+from symbackprop import NotationError
 from symbackprop._conv_build import window
 from symbackprop._conv_draw import WIDTH, conv_network_section, draw_conv, picture
 from symbackprop._document import PREAMBLE
-from symbackprop._errors import NotationError
 
 from .test_document import _compile
 
@@ -27,11 +27,11 @@ NETS = {
 
 
 def _net(name):
-    return from_data(NETS[name], "spec")
+    return sb.network(NETS[name])
 
 
 def _conv(inputs, **conv):
-    return from_data({"inputs": inputs, "layer": [{"kind": "conv", "channels": 2, **conv}, {"size": 2}]}, "spec")
+    return sb.network({"inputs": inputs, "layer": [{"kind": "conv", "channels": 2, **conv}, {"size": 2}]})
 
 
 def test_corner_window_with_padding_one():
@@ -116,8 +116,8 @@ def test_large_maps_stay_small_and_fit():
 
 
 def test_many_nodes_and_channels_are_cut():
-    net = from_data({"inputs": [12, 4, 4], "layer": [{"kind": "conv", "channels": 16, "kernel": 3}, {"size": 20},
-                                                     {"size": 3}]}, "spec")
+    net = sb.network({"inputs": [12, 4, 4], "layer": [{"kind": "conv", "channels": 16, "kernel": 3}, {"size": 20},
+                                                      {"size": 3}]})
     tex = draw_conv(net)
     assert tex.count(" grid[step=") == 8 + 8 and tex.count(r"\vdots") == 1 and tex.count(r"\node[unit]") == 7 + 3
     assert "{20}" in tex and tex.count(" -- (") > 7 * 3   # the dense layers joined node to node

@@ -9,10 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
+import symbackprop as sb
 from symbackprop import _conv_reference as reference
-from symbackprop._conv_spec import from_data
 from symbackprop._conv_check import check_conv, element_name
-from symbackprop._conv_derive import derive_conv
 from symbackprop._conv_names import plain
 from symbackprop._conv_numeric import ConvFunction
 from symbackprop._program import printed_formulas
@@ -138,7 +137,7 @@ def _printed(net, P, X, T) -> tuple:
     values = {element_name(name, index): v for name, M in P.items() for index, v in np.ndenumerate(M)}
     values |= {plain("x", tuple(i + 1 for i in index), None): X[(slice(None), *index)] for index in np.ndindex(*net.inputs)}
     values |= {plain("t", (j + 1,), None): T[:, j] for j in range(T.shape[1])}
-    out = printed_formulas(derive_conv(net, weights=()))(values)
+    out = printed_formulas(sb.derive(net, weights=()))(values)
     grads = {name: np.array([np.sum(out[element_name(name, index)]) for index in np.ndindex(*M.shape)]).reshape(M.shape)
              for name, M in P.items()}
     return np.sum(out["E"]), grads
@@ -146,7 +145,7 @@ def _printed(net, P, X, T) -> tuple:
 
 @pytest.mark.parametrize("spec,loops", [(NET_2D, loops_2d), (NET_1D, loops_1d)], ids=["2d", "1d"])
 def test_three_computations_agree_with_explicit_loops(spec, loops):
-    net = from_data(spec, "spec")
+    net = sb.network(spec)
     f, P, X, T = _point(net, np.random.default_rng(7))
     E, want = loops(P, X, T)
     layers = net.as_dict()["layer"]
@@ -177,7 +176,7 @@ def conv_nets(draw):
             "stride": draw(st.integers(1, 2))}
     act, loss = draw(st.sampled_from(OUTPUTS))
     dense = {"size": draw(st.integers(2 if act == "softmax" else 1, 3)), "activation": act, "bias": draw(st.booleans())}
-    return from_data({"inputs": [draw(st.integers(1, 2)), *maps], "loss": loss, "layer": [conv, pool, dense]}, "spec")
+    return sb.network({"inputs": [draw(st.integers(1, 2)), *maps], "loss": loss, "layer": [conv, pool, dense]})
 
 
 @settings(max_examples=20, deadline=None)
@@ -190,9 +189,9 @@ def test_check_passes_on_random_configurations(net, seed, batch):
 
 
 def test_check_finds_a_max_pool_gradient_spread_to_every_entry(monkeypatch):
-    net = from_data({"inputs": [1, 5, 5], "loss": "mse", "layer": [
+    net = sb.network({"inputs": [1, 5, 5], "loss": "mse", "layer": [
         {"kind": "conv", "channels": 2, "kernel": 2, "activation": "tanh"}, {"kind": "maxpool", "size": 2},
-        {"size": 2, "activation": "linear"}]}, "spec")
+        {"size": 2, "activation": "linear"}]})
     monkeypatch.setattr(reference, "pool_backward", lambda shape, mode, size, stride, up, chosen: np.repeat(
         np.repeat(up, size[0], axis=2), size[1], axis=3))
     report = check_conv(net, samples=1)
@@ -213,9 +212,9 @@ def test_the_reference_reads_nothing_symbolic():
                          ids=["2d", "1d"])
 def test_kernels_are_laid_out_as_torch_conv_weight(inputs, kernel, stride, pad):
     """K[1][c, d, u, v]: out channel c, in channel d, kernel row u, column v (torch.nn.Conv2d.weight)."""
-    net = from_data({"inputs": inputs, "layer": [{"kind": "conv", "channels": 2, "kernel": kernel, "stride": stride,
-                                                  "padding": pad, "activation": "linear", "bias": True},
-                                                 {"size": 1, "activation": "linear"}]}, "spec")
+    net = sb.network({"inputs": inputs, "layer": [{"kind": "conv", "channels": 2, "kernel": kernel, "stride": stride,
+                                                   "padding": pad, "activation": "linear", "bias": True},
+                                                  {"size": 1, "activation": "linear"}]})
     f, P, X, T = _point(net, np.random.default_rng(3), batch=2)
     assert f.shapes["K[1]"] == (2, 3, *kernel) and f.shapes["b[2]"] == (2,)
     _, _, info = f(P, X, T, details=True)
@@ -225,7 +224,7 @@ def test_kernels_are_laid_out_as_torch_conv_weight(inputs, kernel, stride, pad):
 
 def test_torch_agrees_when_installed():
     torch = pytest.importorskip("torch")
-    net = from_data(NET_2D, "spec")
+    net = sb.network(NET_2D)
     f, P, X, T = _point(net, np.random.default_rng(5))
     _, _, info = f(P, X, T, details=True)
     z = torch.nn.functional.conv2d(torch.tensor(X), torch.tensor(P["K[1]"]), torch.tensor(P["b[2]"]), padding=1)
@@ -233,7 +232,7 @@ def test_torch_agrees_when_installed():
 
 
 def test_float32_in_float32_out():
-    net = from_data(NET_2D, "spec")
+    net = sb.network(NET_2D)
     f, P, X, T = _point(net, np.random.default_rng(1))
     E64, g64 = f(P, X, T)
     E32, g32 = f({k: v.astype(np.float32) for k, v in P.items()}, X.astype(np.float32), T.astype(np.float32))
@@ -245,7 +244,7 @@ def test_float32_in_float32_out():
 
 
 def test_mean_reduction():
-    net = from_data(NET_1D, "spec")
+    net = sb.network(NET_1D)
     f, P, X, T = _point(net, np.random.default_rng(2), batch=4)
     (E, g), (Em, gm) = f(P, X, T), ConvFunction(net, reduction="mean")(P, X, T)
     assert Em == pytest.approx(E / 4) and all(np.allclose(gm[k], g[k] / 4) for k in g)
@@ -258,7 +257,7 @@ def test_mean_reduction():
     (lambda P, X, T: ({k: v for k, v in P.items() if k != "b[4]"}, X, T), r"missing b\[4\]"),
 ], ids=["kernel", "inputs", "targets", "missing"])
 def test_wrong_shapes_name_the_expected_one(change, message):
-    net = from_data(NET_2D, "spec")
+    net = sb.network(NET_2D)
     f, P, X, T = _point(net, np.random.default_rng(0))
     with pytest.raises(ValueError, match=message):
         f(*change(P, X, T))
@@ -285,9 +284,9 @@ def dilate(delta, stride):
     ([2, 9], [3], [2], [1])], ids=["s1p0", "s1p1", "s2p0", "s2p1", "s3p2", "rect", "1d"])
 def test_compact_forms(inputs, kernel, stride, pad):
     """∂E/∂K = correlation(padded input, dilated δ); ∂E/∂a = full convolution(dilated δ, rotated K), cropped."""
-    net = from_data({"inputs": inputs, "loss": "mse", "layer": [
+    net = sb.network({"inputs": inputs, "loss": "mse", "layer": [
         {"kind": "conv", "channels": 2, "kernel": kernel, "stride": stride, "padding": pad, "activation": "tanh"},
-        {"size": 2, "activation": "linear"}]}, "spec")
+        {"size": 2, "activation": "linear"}]})
     f, P, X, T = _point(net, np.random.default_rng(4), batch=2)
     _, grads, info = reference.backprop_conv(net.inputs, net.as_dict()["layer"], "mse", P, X, T)
     D, K, dims = dilate(info["delta"][2], stride), P["K[1]"], len(kernel)

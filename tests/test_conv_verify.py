@@ -12,12 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 import symbackprop as sb
-from symbackprop._conv_spec import from_data
 from symbackprop.cli import cli, main
 
 
 def _net(inputs, *layers):
-    return from_data({"inputs": list(inputs), "loss": "mse", "layer": list(layers)}, "spec")
+    return sb.network({"inputs": list(inputs), "loss": "mse", "layer": list(layers)})
 
 
 def _conv(channels, **more):

@@ -9,7 +9,6 @@ import sympy
 
 import symbackprop as sb
 from symbackprop._general import GeneralFormError, general_form
-from symbackprop._document import tikz
 
 PDFLATEX = shutil.which("pdflatex")
 DOCUMENTS = [
@@ -65,10 +64,10 @@ def test_drawing_compiles_alone(tmp_path, cli_run):
 
 
 def test_drawing_labels_small_networks_and_elides_large_layers():
-    small = tikz(sb.network("2-3-1"))
+    small = sb.draw(sb.network("2-3-1"))
     assert small.count("node[neuron]") == 6 and "w_{31}^{[2]}" in small and "{2[2]}" in small
     assert "x_{1}" in small and "a_{1}^{[3]}" in small
-    big = tikz(sb.network("784-128-10"))
+    big = sb.draw(sb.network("784-128-10"))
     assert "\\vdots" in big and "784 nodes" in big and "{784[1]}" in big
     assert "w_{" not in big                          # too many edges to label
     assert big.count("node[neuron]") == 12           # nodes 1, 2, 3 and the last, per layer

@@ -5,9 +5,9 @@ import sympy
 
 import symbackprop as sb
 from symbackprop import _reference, extend
-from symbackprop._activations import Z
 
 z = sympy.Symbol("z")
+Z = sympy.Symbol("z", real=True)        # the symbol the registry writes activations in
 ISRU = z / sympy.sqrt(1 + z ** 2)
 
 

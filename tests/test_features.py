@@ -16,20 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symbackprop as sb
-from symbackprop import _names as names
 from symbackprop._reference import backprop_general
 
 EXAMPLE = str(Path(__file__).parent.parent / "examples" / "residual-tied.toml")
 
 
-def S(text):
-    """A plain name as the tool's symbol."""
-    return names.Name(text, real=True)
-
-
 def test_example_gradients_are_the_sum_over_their_uses():
     d = sb.derive(EXAMPLE, weights=())
-    lam = names.constant("lambda")
+    S, lam = d.symbol, d.symbol("lambda")            # a plain name as the tool's symbol
     # w11[1] feeds z1[2] from x1, and (tied, W[3] = W[1]ᵀ) z1[4] from a1[3]; the penalty adds λ·w11[1]
     assert sympy.expand(d.gradient("w11[1]") - (S("x1") * S("delta1[2]") + S("a1[3]") * S("delta1[4]")
                                                  + lam * S("w11[1]"))) == 0
@@ -194,9 +188,7 @@ def test_eval_matches_the_reference():
     X, T = np.array([[data["x1"], data["x2"], data["x3"]]]), np.array([[data["t1"], data["t2"], data["t3"]]])
     E_ref, dW_ref, _ = backprop_general(list(net.layers), ["tanh", "tanh", "linear"], "mse", W, b, X, T,
                                         skips={3: 2}, ties={3: 1}, penalty={"l2": 0.01})
-    from symbackprop._evaluate import evaluate
-    from symbackprop._values import parse_values
-    result = evaluate(net, parse_values(net, data))
+    result = sb.evaluate(net, data)
     assert result.loss == pytest.approx(E_ref, rel=1e-12)
     assert result.gradient["w32[1]"] == pytest.approx(dW_ref[1][2, 1], rel=1e-12)
 
@@ -265,6 +257,7 @@ def test_compiled_function_checks_its_arrays():
 
 def test_the_model_refuses_terms_the_sweep_cannot_read():
     from symbackprop._graph import E as E_, Equation, Model
+    S = sb.derive("1-1", bias=True).symbol          # a plain name as the tool's symbol
     w, b, x, z = (S(n) for n in ("w11[1]", "b1[2]", "x1", "z1[2]"))
     with pytest.raises(ValueError, match="must be .parameter or 1, value. pairs"):
         Model((Equation(z, w * x + b, terms=((w, x), (sympy.S.One, b))), Equation(E_, z ** 2)), (w, b))

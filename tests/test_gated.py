@@ -8,7 +8,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop._errors import SpecError
+from symbackprop import SpecError
 from symbackprop._gated import GatedRNN, build
 from symbackprop._gated_names import gsym, parse
 from symbackprop import _gated_reference

@@ -5,7 +5,7 @@ from itertools import combinations
 
 import pytest
 
-from symbackprop._gated import GatedRNN
+import symbackprop as sb
 from symbackprop._gated_draw import draw_gated, picture, steps_drawn
 
 from .test_document import _compile
@@ -17,8 +17,8 @@ CASES = [(cell, output, T) for cell in GATES for output in ("dense", "hidden") f
 
 def _net(cell, output="dense", steps=4, **kw):
     if output == "hidden":
-        return GatedRNN.build(cell, 2, 3, None, steps, output="hidden", **kw)
-    return GatedRNN.build(cell, 2, 3, 1, steps, **kw)
+        return sb.rnn(2, 3, None, steps, cell=cell, output="hidden", **kw)
+    return sb.rnn(2, 3, 1, steps, cell=cell, **kw)
 
 
 def _name(letter, t):

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop._activations import ACTIVATIONS
+import symbackprop as sb
+from symbackprop import CompileError, SpecError
 from symbackprop._check import finite_differences
-from symbackprop._errors import CompileError, SpecError
-from symbackprop._gated import GatedRNN
+from symbackprop.extend import activations
 from symbackprop._gated_check import check_gated, element_name, flat, random_gated_point
 from symbackprop._gated_numeric import GatedFunction
 from symbackprop._gated_reference import bptt
@@ -23,8 +23,8 @@ LOSSES = ("mse", "mae", "cross_entropy", "bce", "kl", "hinge", "huber")
 
 @lru_cache(maxsize=None)
 def function(cell, I, H, O, steps, out, loss, bias, output, truncate=None, activation="tanh", reduction="sum"):
-    net = GatedRNN.build(cell, I, H, O, steps, activation=activation, output_activation=out, loss=loss, bias=bias,
-                         output=output)
+    net = sb.rnn(I, H, O, steps, cell=cell, activation=activation, output_activation=out, loss=loss, bias=bias,
+                 output=output)
     return GatedFunction(net, reduction=reduction, truncate=truncate)
 
 
@@ -134,13 +134,13 @@ def test_wrong_shapes_name_the_shape(cell):
 
 
 def test_bad_options():
-    net = GatedRNN.build("gru", 1, 1, 1, 2)
+    net = sb.rnn(1, 1, 1, 2, cell="gru")
     with pytest.raises(ValueError, match="reduction"):
         GatedFunction(net, reduction="max")
     with pytest.raises(ValueError, match="truncate"):
         GatedFunction(net, truncate=0)
     with pytest.raises(CompileError, match="generic g"):
-        GatedFunction(GatedRNN.build("lstm", 1, 1, 1, 2, activation="g"))
+        GatedFunction(sb.rnn(1, 1, 1, 2, cell="lstm", activation="g"))
 
 
 # ---------------------------------------------------------------- check_gated
@@ -152,7 +152,7 @@ def test_bad_options():
     ("lstm", 1, 2, 1, 2, {"activation": "z/(1+abs(z))"}, None),
 ])
 def test_check_gated_passes(cell, I, H, O, steps, kwargs, truncate):
-    net = GatedRNN.build(cell, I, H, O, steps, **kwargs)
+    net = sb.rnn(I, H, O, steps, cell=cell, **kwargs)
     report = check_gated(net, samples=2, batch=2, truncate=truncate)
     assert report, [str(r) for r in report.failures]
     pairs = {r.pair for r in report.rows}
@@ -162,7 +162,7 @@ def test_check_gated_passes(cell, I, H, O, steps, kwargs, truncate):
 
 
 def test_check_gated_on_a_large_network_leaves_out_the_printed_formulas():
-    report = check_gated(GatedRNN.build("lstm", 4, 12, 3, 6, bias=True), samples=1)
+    report = check_gated(sb.rnn(4, 12, 3, 6, cell="lstm", bias=True), samples=1)
     assert report and "printed vs reference" not in {r.pair for r in report.rows}
     assert any("printed formulas not compiled" in n for n in report.notes)
     assert any("finite differences on" in n for n in report.notes)
@@ -170,7 +170,7 @@ def test_check_gated_on_a_large_network_leaves_out_the_printed_formulas():
 
 @pytest.mark.parametrize("cell,key", [("lstm", "W_f"), ("gru", "U_h"), ("lstm", "c")])
 def test_check_gated_fails_on_a_corrupted_gradient(monkeypatch, cell, key):
-    net = GatedRNN.build(cell, 2, 2, 2, 3, bias=True)
+    net = sb.rnn(2, 2, 2, 3, cell=cell, bias=True)
     assert check_gated(net, samples=1)
     run = GatedFunction.run
 
@@ -191,12 +191,12 @@ def test_check_gated_fails_on_a_corrupted_gradient(monkeypatch, cell, key):
 
 # ---------------------------------------------------------------- random specs
 def _pairings() -> list:
-    """(output activation, loss, outputs) for every pairing GatedRNN.build accepts (1 or 2 outputs)."""
+    """(output activation, loss, outputs) for every pairing an LSTM accepts (1 or 2 outputs)."""
     found = []
-    outs = [name for name in ACTIVATIONS if name != "g"]
+    outs = [name for name in activations() if name != "g"]
     for out, loss, O in itertools.product(outs, LOSSES, (1, 2)):
         try:
-            GatedRNN.build("lstm", 1, 1, O, 1, output_activation=out, loss=loss)
+            sb.rnn(1, 1, O, 1, cell="lstm", output_activation=out, loss=loss)
         except SpecError:
             continue
         found.append((out, loss, O))

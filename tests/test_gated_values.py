@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import symbackprop as sb
-from symbackprop._errors import ValuesError
-from symbackprop._gated import GatedRNN
+from symbackprop import ValuesError
 from symbackprop._gated_reference import _gru_step, _lstm_step, bptt, from_plain, plain_names, shapes
 from symbackprop._gated_values import evaluate, evaluate_gated
 
@@ -54,8 +53,8 @@ def _close(got: dict, want: dict, tol=1e-10):
                                                    ("hidden", "linear", "mse")])
 def test_loss_and_gradients_are_the_references(cell, output, out_act, loss):
     P, X, Y, h0, c0 = _case(cell, output=output)
-    net = GatedRNN.build(cell, 2, 2, 1 if output == "dense" else 2, 3, output_activation=out_act, loss=loss,
-                         bias=True, output=output)
+    net = sb.rnn(2, 2, 1 if output == "dense" else 2, 3, cell=cell, output_activation=out_act, loss=loss, bias=True,
+                 output=output)
     r = evaluate(net, _data(cell, P, X, Y, h0, c0 if cell == "lstm" else None))
     E, grads = bptt(cell, P, X, Y, output_activation=out_act, loss=loss, output=output, h0=h0,
                     c0=c0 if cell == "lstm" else None)
@@ -67,7 +66,7 @@ def test_loss_and_gradients_are_the_references(cell, output, out_act, loss):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_mean_reduction_and_the_update(cell):
     P, X, Y, _, _ = _case(cell, seed=3, batch=3)
-    net = GatedRNN.build(cell, 2, 2, 1, 3, bias=True)
+    net = sb.rnn(2, 2, 1, 3, cell=cell, bias=True)
     r = evaluate(net, _data(cell, P, X, Y, reduction="mean"), lr=0.25)
     E, grads = bptt(cell, P, X, Y)           # h<0>, c<0> left out: 0
     want = {k: v / 3 for k, v in plain_names(cell, grads).items()}
@@ -81,7 +80,7 @@ def test_mean_reduction_and_the_update(cell):
 @pytest.mark.parametrize("K", [1, 2])
 def test_truncated_gradient_and_its_distance(cell, K):
     P, X, Y, h0, c0 = _case(cell, seed=5, T=4)
-    net = GatedRNN.build(cell, 2, 2, 1, 4, bias=True)
+    net = sb.rnn(2, 2, 1, 4, cell=cell, bias=True)
     c0 = c0 if cell == "lstm" else None
     r = evaluate(net, _data(cell, P, X, Y, h0, c0), lr=0.1, truncate=K)
     full = plain_names(cell, bptt(cell, P, X, Y, h0=h0, c0=c0)[1])
@@ -123,7 +122,7 @@ def _lstm_by_hand(x, t, h, c, P=LSTM_P):
 
 
 def test_lstm_forward_values_and_deltas_by_hand():
-    net = GatedRNN.build("lstm", 1, 1, None, 3, output="hidden")
+    net = sb.rnn(1, 1, None, 3, cell="lstm", output="hidden")
     x, t, h0, c0 = [0.5, -1.0, 0.25], [0.2, -0.3, 0.6], 0.1, -0.4
     data = {**LSTM_P, **{f"x1<{n}>": v for n, v in enumerate(x, 1)}, **{f"t1<{n}>": v for n, v in enumerate(t, 1)},
             "h1<0>": h0, "c1<0>": c0}
@@ -141,7 +140,7 @@ def test_lstm_forward_values_and_deltas_by_hand():
 
 
 def test_gru_forward_values_by_hand():
-    net = GatedRNN.build("gru", 1, 1, None, 2, output="hidden")
+    net = sb.rnn(1, 1, None, 2, cell="gru", output="hidden")
     x, t, h = [0.5, -1.0], [0.2, -0.3], 0.3
     r = evaluate(net, {**GRU_P, "x1<1>": x[0], "x1<2>": x[1], "t1<1>": t[0], "t1<2>": t[1], "h1<0>": h})
     for n, xt in enumerate(x, 1):
@@ -168,7 +167,7 @@ def _fd_state(step, P, x_steps, state, t, which, eps=1e-6):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_report_rows(cell):
     lstm = cell == "lstm"
-    net = GatedRNN.build(cell, 1, 1, None, 3, output="hidden")
+    net = sb.rnn(1, 1, None, 3, cell=cell, output="hidden")
     x, t = [0.5, -1.0, 0.25], [0.2, -0.3, 0.6]
     params = LSTM_P if lstm else GRU_P
     data = {**params, **{f"x1<{n}>": v for n, v in enumerate(x, 1)}, **{f"t1<{n}>": v for n, v in enumerate(t, 1)},
@@ -194,7 +193,7 @@ def test_report_rows(cell):
 
 
 def test_report_in_words_and_json():
-    net = GatedRNN.build("lstm", 1, 1, None, 2, output="hidden")
+    net = sb.rnn(1, 1, None, 2, cell="lstm", output="hidden")
     data = {**LSTM_P, "x1<1>": 1, "x1<2>": -1, "t1<1>": 0, "t1<2>": 0.5}
     text, as_json, r = evaluate_gated(net, data, lr=0.1, report=True)
     out = text(r)
@@ -206,7 +205,7 @@ def test_report_in_words_and_json():
     data_out = json.loads(as_json(r))
     assert [row["t"] for row in data_out["report"]] == [2, 1, 0] and data_out["report"][0]["gate"] == "f"
     assert data_out["updated"]["wf11"] == pytest.approx(LSTM_P["wf11"] - 0.1 * r.gradient["wf11"])
-    gru = GatedRNN.build("gru", 1, 1, None, 2, output="hidden")
+    gru = sb.rnn(1, 1, None, 2, cell="gru", output="hidden")
     out = evaluate_gated(gru, {**GRU_P, "x1<1>": 1, "x1<2>": -1, "t1<1>": 0, "t1<2>": 0.5}, report=True)
     assert "update gate alone" in out[0](out[2]) and "dcT_dct_norm" not in out[1](out[2])
 
@@ -232,7 +231,7 @@ GOOD = {**GRU_P, "x1<1>": 1, "x1<2>": -1, "t1<1>": 0, "t1<2>": 0.5}
     ({"samples": [{"x1<1>": 1}]}, "given beside samples"),
 ])
 def test_bad_values_are_one_line(change, message):
-    net = GatedRNN.build("gru", 1, 1, None, 2, output="hidden")
+    net = sb.rnn(1, 1, None, 2, cell="gru", output="hidden")
     data = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
     with pytest.raises(ValuesError, match=message.replace("(", r"\(")) as err:
         evaluate(net, data)
@@ -240,7 +239,7 @@ def test_bad_values_are_one_line(change, message):
 
 
 def test_bad_sample():
-    net = GatedRNN.build("gru", 1, 1, None, 2, output="hidden")
+    net = sb.rnn(1, 1, None, 2, cell="gru", output="hidden")
     with pytest.raises(ValuesError, match=r"samples\[2\]: missing t1<2>"):
         evaluate(net, {**GRU_P, "samples": [{"x1<1>": 1, "x1<2>": 1, "t1<1>": 0, "t1<2>": 0},
                                             {"x1<1>": 1, "x1<2>": 1, "t1<1>": 0}]})

@@ -98,3 +98,17 @@ def test_a_weighted_sum_of_any_terms_is_sympys_own_add():
                   [(w, a), (one, sympy.sin(a))]):
         got, want = weighted_sum(pairs), sympy.Add(*[p * q for p, q in pairs])
         assert got == want and got.args == want.args, pairs
+
+
+def test_a_named_activations_closed_form_is_sympy_diff():
+    """The dense builder hands each a = f(z) its f'(z) instead of differentiating it: the very
+    expression sympy.diff gives, for every named activation (inline ones are differentiated)."""
+    from symbackprop._activations import ACTIVATIONS
+    for name, act in ACTIVATIONS.items():
+        if act.coupled is not None or act.inline:
+            continue
+        net = sb.network("2-2-1", activation=name)
+        for eq in build_dense(net).equations:
+            if eq.local:
+                (z, prime), = eq.local
+                assert prime == sympy.diff(eq.expr, z), (name, eq.node)

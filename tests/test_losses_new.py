@@ -13,10 +13,13 @@ import sympy
 
 import symbackprop as sb
 import symbackprop.extend  # noqa: F401 (sb.extend)
+from symbackprop import SpecError
 from symbackprop._equation import functions_for, resolver
-from symbackprop._errors import SpecError
 from symbackprop._grammar import parse_expression
-from symbackprop._losses import A, LOSSES, T, huber
+from symbackprop._losses import huber
+
+LOSSES = sb.extend.losses()                                       # the loss registry, read-only
+A, T = sympy.Symbol("a", positive=True), sympy.Symbol("t", real=True)     # the symbols a loss term is written in
 
 # every activation an output node may have with these losses (softmax: huber only)
 ELEMENTWISE = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "elu", "gelu", "silu", "softsign",
@@ -370,7 +373,6 @@ def test_graphs_do_not_take_the_loss_functions():
 def test_hinge_targets_are_classes_in_check_and_in_exercises():
     """check and exercises draw the hinge loss's targets as +1 or −1, the classes it is defined for."""
     from symbackprop._check import random_targets
-    from symbackprop._losses import LOSSES
     rng = np.random.default_rng(0)
     t = random_targets(LOSSES["hinge"], "linear", rng, (50,), 1)
     assert set(np.unique(t)) == {-1.0, 1.0}

@@ -33,11 +33,10 @@ def test_pasted_output_is_real():
 
 
 def test_pasted_check_output_is_real():
-    from symbackprop._check import check
     pasted = README.split("<!-- output of: symbackprop check 2-3-1 --activation sigmoid -->\n```text\n", 1)[1]
     pasted = pasted.split("```", 1)[0]
     # the errors' digits are rounding noise that the CPU's BLAS kernels decide: compare the rest
-    assert steady(pasted) == steady(str(check(sb.network("2-3-1", activation="sigmoid"))))
+    assert steady(pasted) == steady(str(sb.check(sb.network("2-3-1", activation="sigmoid"))))
 
 
 def test_readme_python_example_runs():

@@ -2,8 +2,12 @@
 import pytest
 import sympy
 
-from symbackprop._activations import ACTIVATIONS, Z
-from symbackprop._losses import A, HUBER, LOSSES, T
+from symbackprop._losses import HUBER
+from symbackprop.extend import activations, losses
+
+ACTIVATIONS, LOSSES = activations(), losses()          # the registries, read-only
+Z = sympy.Symbol("z", real=True)                       # the symbol activations are written in
+A, T = sympy.Symbol("a", positive=True), sympy.Symbol("t", real=True)      # and loss terms
 
 NAMED = [a for a in ACTIVATIONS.values() if a.definition is not None]
 #: the named functions losses print (huber), made as the activations are

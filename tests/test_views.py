@@ -79,9 +79,9 @@ def test_the_example_notebook_runs_and_stays_small(tmp_path):
 
 
 def test_a_disagreement_names_the_parameter_with_twelve_digits():
-    from symbackprop._tally import Report, Row
+    from symbackprop._tally import Row
     row = Row("vectorized vs reference", "layer 1", 2e-3, 1.6e-2, 1e-10, 1e-13, "w11[1]", 0.123456789012345, 0.125)
-    report = Report(sb.network("2-2-1"), 1, (row,))
+    report = sb.Report(sb.network("2-2-1"), 1, (row,))
     assert not report and "✗" in report._repr_html_()
     assert ("DISAGREE: vectorized vs reference, layer 1: at w11[1] 0.123456789012 vs 0.125 "
             "(abs error 2.00e-03, rel error 1.60e-02, tolerance 1e-10)") in str(report)
