@@ -1,23 +1,30 @@
 """symbackprop's benchmark: prints one Markdown table per target, and the machine it ran on.
 
-    python benchmarks/run.py            (about 5 minutes on 2 cores)
+    python benchmarks/run.py                    (about 6 minutes on 2 cores)
+    python benchmarks/run.py --only commands    (one section; --only may be given more than once)
 
 1. Derivation: derive + JSON written, per size, in a fresh process: median time,
    peak memory, and the log-log slope of time against the number of parameters.
-2. Compiled gradients (symbackprop.compile) against a hand-written NumPy backprop and,
+2. Commands at scale: whole commands (derive in every format, verify, check of 784-128-10;
+   derive of a 10-20-5 RNN over 20 steps), each in a fresh process, output piped and
+   written with -o, against their time targets.
+3. Compiled gradients (symbackprop.compile) against a hand-written NumPy backprop and,
    when installed, PyTorch autograd and JAX grad under jit, in float64 and float32, timed
    side by side, interleaved; the ratio is to the fastest of the others in the same run.
-3. The cost of backprop: (forward + backward) / forward in counted operations and
+4. The cost of backprop: (forward + backward) / forward in counted operations and
    in time, and the same for one lambdified expression per weight (small nets).
-4. Peers: brute-force sympy.diff of the nested E (given up at 60 s), PyTorch
+5. Peers: brute-force sympy.diff of the nested E (given up at 60 s), PyTorch
    autograd and JAX grad under jit when they are installed.
-6. Conv nets: the compiled gradient of a small MNIST-sized conv net against a hand-written
-   NumPy (im2col) backprop, timed interleaved as in 2.
-7. LSTM: the compiled BPTT of an LSTM (32-64-10, T = 50, batch 64) against a hand-written
-   NumPy BPTT, timed interleaved as in 2; and the derivation of a 2-3-2 LSTM with T = 4.
+6. Notebook display: repr(d) and d._repr_markdown_().
+7. Conv nets: the compiled gradient of a small MNIST-sized conv net against a hand-written
+   NumPy (im2col) backprop, timed interleaved as in 3.
+8. LSTM: the compiled BPTT of an LSTM (32-64-10, T = 50, batch 64) against a hand-written
+   NumPy BPTT, timed interleaved as in 3; and the derivation of a 2-3-2 LSTM with T = 4.
+9. BPTT against JAX's lax.scan.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -25,6 +32,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -101,7 +109,65 @@ def derivation(rounds: int = 3) -> str:
               f"{rounds} interleaved runs per size, each in a fresh process).\n")
 
 
-# ---------------------------------------------------------------- 2. compiled gradients
+# ---------------------------------------------------------------- 2. commands at scale
+_DENSE = ["784-128-10", "--activation", "sigmoid", "--bias"]
+_RNN_SPEC = ('kind = "rnn"\ninputs = 10\nhidden = 20\noutputs = 5\nsteps = 20\nactivation = "tanh"\n'
+             'output_activation = "linear"\nloss = "mse"\nbias = true\n')
+
+
+def _commands(rnn_spec: str) -> list:
+    """(what the row shows, the command's arguments, target in seconds, whether it takes -o)."""
+    dense = " ".join(_DENSE)
+    rows = [(f"derive {dense} --format json", ["derive", *_DENSE, "--format", "json"], 2.0, True)]
+    rows += [(f"derive {dense} --format {fmt}", ["derive", *_DENSE, "--format", fmt], 4.0, True)
+             for fmt in ("text", "latex", "markdown")]
+    claim = "dE/dw11[1] = delta1[2]*x1"
+    rows += [(f'verify {dense} "{claim}"', ["verify", *_DENSE, claim], 4.0, False),
+             (f"check {dense}", ["check", *_DENSE], 5.0, False)]
+    rows += [(f"derive RNN 10-20-5, T = 20, tanh, bias --format {fmt}", ["derive", rnn_spec, "--format", fmt], 3.0, True)
+             for fmt in ("json", "text")]
+    return rows
+
+
+def _run_command(args: list) -> float:
+    """Wall time of one whole command in a fresh process (start-up and import included)."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "symbackprop", *args], capture_output=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"symbackprop {' '.join(args)} failed ({done.returncode}): "
+                           f"{done.stderr.decode(errors='replace')[-500:]}")
+    return seconds
+
+
+def commands(rounds: int = 3) -> str:
+    """Each command's median wall time, its output piped and written with -o, against its target."""
+    load = os.getloadavg()[0]        # a shared machine's other work shows in every wall time
+    with tempfile.TemporaryDirectory() as tmp:
+        rnn_spec = os.path.join(tmp, "rnn-10-20-5.toml")
+        with open(rnn_spec, "w") as fh:
+            fh.write(_RNN_SPEC)
+        rows = _commands(rnn_spec)
+        piped, written = {r[0]: [] for r in rows}, {r[0]: [] for r in rows}
+        for _ in range(rounds):                   # interleaved: every command once per round
+            for label, args, _, takes_o in rows:
+                piped[label].append(_run_command(args))
+                if takes_o:
+                    written[label].append(_run_command([*args, "-o", os.path.join(tmp, "out")]))
+    out = []
+    for label, _, target, takes_o in rows:
+        p = statistics.median(piped[label])
+        w = statistics.median(written[label]) if takes_o else None
+        met = p <= target and (w is None or w <= target)
+        out.append((f"`{label}`", f"{target:.0f} s", f"{p:.2f} s", "—" if w is None else f"{w:.2f} s",
+                    "yes" if met else "**no**"))
+    return ("### 2. Commands at scale: `symbackprop …`, whole commands\n\n"
+            + table(("command", "target", "median, output piped", "median, -o FILE", "met"), out)
+            + f"\n\nWall time of the whole command in a fresh process (Python start-up and import included); "
+              f"{rounds} runs each, interleaved; load average {load:.1f} at the start. verify and check write no file.\n")
+
+
+# ---------------------------------------------------------------- 3. compiled gradients
 def hand_backprop(W, b, X, T):
     """Sigmoid, mse, biases: backprop as one writes it by hand with matrix products."""
     A, Z = [X], []
@@ -181,14 +247,14 @@ def compiled(batches=(1, 1024), dtypes=("float64", "float32")) -> str:
                              f"**{median['sb'] / others[fastest]:.2f}** ({fastest})"))
     head = ("network", "batch", "dtype", "compile", "symbackprop (median)", "hand-written NumPy",
             *peers, "ratio to the fastest other")
-    return ("### 2. Compiled gradients (`symbackprop.compile`) against hand-written NumPy and the peers\n\n"
+    return ("### 3. Compiled gradients (`symbackprop.compile`) against hand-written NumPy and the peers\n\n"
             + table(head, rows)
             + "\n\nSigmoid, mse, biases; E and all gradients per call, in the dtype of the arrays given; the "
               "ratio is of medians timed interleaved in the same run, to the fastest of the others.\n"
             + "".join(f"\n- {n}" for n in notes) + ("\n" if notes else ""))
 
 
-# ---------------------------------------------------------------- 3. cost of backprop
+# ---------------------------------------------------------------- 4. cost of backprop
 def cost_table() -> str:
     rows = []
     for size in COMPILE_SIZES:
@@ -201,13 +267,13 @@ def cost_table() -> str:
                     continue
                 rows.append((size, batch, r.approach, f"{r.op_ratio:.2f}", f"{r.time_ratio:.2f}",
                              f"{r.forward_ops:,} → {r.total_ops:,} ops"))
-    return ("### 3. Cost of backprop: (forward + backward) / forward\n\n"
+    return ("### 4. Cost of backprop: (forward + backward) / forward\n\n"
             + table(("network", "batch", "approach", "ratio (ops)", "ratio (time)", "detail"), rows)
             + "\n\nOps: multiplications and additions per sample in the generated code. "
               "`symbackprop cost SPEC` prints this for any network.\n")
 
 
-# ---------------------------------------------------------------- 4. peers
+# ---------------------------------------------------------------- 5. peers
 _BRUTE_CHILD = """
 import sys, time, sympy
 import symbackprop as sb
@@ -234,7 +300,7 @@ def peers() -> str:
         except subprocess.TimeoutExpired:
             brute = f"gave up after {GIVE_UP} s"
         rows.append((size, f"{net.n_weights:,}", f"{ours:.2f} s", brute))
-    text = ("### 4. Peers\n\n" + table(("network", "weights", "symbackprop δ form + JSON",
+    text = ("### 5. Peers\n\n" + table(("network", "weights", "symbackprop δ form + JSON",
                                          "brute-force sympy.diff of the nested E"), rows) + "\n")
     notes = []
     net = sb.network("784-128-10", activation="sigmoid", bias=True)
@@ -295,7 +361,7 @@ def _jax(W, b, X, T):
     return run
 
 
-# ---------------------------------------------------------------- 5. notebook display
+# ---------------------------------------------------------------- 6. notebook display
 def notebook_display(rounds: int = 5) -> str:
     """What Jupyter does with a derivation: repr and _repr_markdown_ (issue 13: under 2 s, under 200 KB)."""
     import symbackprop as sb
@@ -308,11 +374,11 @@ def notebook_display(rounds: int = 5) -> str:
             shown = repr(d) + d._repr_markdown_()
             times.append(time.perf_counter() - t0)
         rows.append((spec, f"{statistics.median(times) * 1000:.1f} ms", f"{len(shown.encode()):,} bytes"))
-    return ("### 5. Notebook display: `repr(d)` and `d._repr_markdown_()`\n\n"
+    return ("### 6. Notebook display: `repr(d)` and `d._repr_markdown_()`\n\n"
             + table(("network", "display time (median)", "what the notebook stores"), rows) + "\n")
 
 
-# ---------------------------------------------------------------- 6. conv nets
+# ---------------------------------------------------------------- 7. conv nets
 CONV_NET = {"inputs": [1, 28, 28], "loss": "cross_entropy", "layer": [
     {"kind": "conv", "channels": 8, "kernel": 3, "activation": "relu", "bias": True},
     {"kind": "maxpool", "size": 2}, {"size": 10, "activation": "softmax", "bias": True}]}
@@ -377,7 +443,7 @@ def conv_table(batch: int = 64, rounds: int = 50, dtypes=("float64", "float32"))
         ms, mh = statistics.median(times["sb"]), statistics.median(times["hand"])
         rows.append((net.describe(), batch, dtype, f"{compile_s:.2f} s", f"{ms * 1e3:.2f} ms", f"{mh * 1e3:.2f} ms",
                      f"**{ms / mh:.2f}**"))
-    return ("### 6. Conv nets: compiled gradients against hand-written NumPy (im2col)\n\n"
+    return ("### 7. Conv nets: compiled gradients against hand-written NumPy (im2col)\n\n"
             + table(("network", "batch", "dtype", "compile", "symbackprop (median)", "hand-written (median)", "ratio"),
                     rows)
             + f"\n\nE and all gradients per call; {rounds} calls each, interleaved; the ratio is of the two medians "
@@ -385,7 +451,7 @@ def conv_table(batch: int = 64, rounds: int = 50, dtypes=("float64", "float32"))
               f"instance, the text written): {statistics.median(derive_s):.1f} s, median of 3 (target: under 10 s).\n")
 
 
-# ---------------------------------------------------------------- 7. LSTM
+# ---------------------------------------------------------------- 8. LSTM
 def _sig(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -466,7 +532,7 @@ def lstm_table(inputs=32, hidden=64, outputs=10, steps=50, batch=64, rounds=60,
         ms, mh = statistics.median(times["sb"]), statistics.median(times["hand"])
         rows.append((net.describe(), batch, dtype, f"{compile_s:.2f} s", f"{ms * 1e3:.2f} ms", f"{mh * 1e3:.2f} ms",
                      f"**{ms / mh:.2f}**"))
-    return ("### 7. LSTM: compiled BPTT against hand-written NumPy\n\n"
+    return ("### 8. LSTM: compiled BPTT against hand-written NumPy\n\n"
             + table(("network", "batch", "dtype", "compile", "symbackprop (median)", "hand-written (median)", "ratio"),
                     rows)
             + f"\n\nE and all gradients per call; {rounds} calls each, interleaved; the ratio is of the two medians "
@@ -475,7 +541,7 @@ def lstm_table(inputs=32, hidden=64, outputs=10, steps=50, batch=64, rounds=60,
               "median of 3 (target: under 10 s).\n")
 
 
-# ---------------------------------------------------------------- 8. BPTT against JAX's lax.scan
+# ---------------------------------------------------------------- 9. BPTT against JAX's lax.scan
 def _jax_rnn(cell: str, dtype: str):
     """grad of the summed mse of an Elman RNN (tanh) or an LSTM over lax.scan, under jit: JAX's idiom."""
     import jax
@@ -507,7 +573,7 @@ def scan_table(inputs=32, hidden=64, outputs=10, steps=50, batch=64, rounds=40) 
     try:
         import jax
     except ImportError:
-        return ("### 8. BPTT against JAX's lax.scan\n\nJAX: not installed, skipped (not a dependency; "
+        return ("### 9. BPTT against JAX's lax.scan\n\nJAX: not installed, skipped (not a dependency; "
                 "`pip install jax` for this table)\n")
     jax.config.update("jax_enable_x64", True)
     from symbackprop._gated import GatedRNN
@@ -540,18 +606,27 @@ def scan_table(inputs=32, hidden=64, outputs=10, steps=50, batch=64, rounds=40) 
                     times[name].append(time.perf_counter() - t)
             ms, mj = statistics.median(times["sb"]), statistics.median(times["jax"])
             rows.append((net.describe(), batch, dtype, f"{ms * 1e3:.2f} ms", f"{mj * 1e3:.2f} ms", f"**{ms / mj:.2f}**"))
-    return ("### 8. BPTT against JAX's lax.scan\n\n"
+    return ("### 9. BPTT against JAX's lax.scan\n\n"
             + table(("network", "batch", "dtype", "symbackprop (median)", "JAX grad of lax.scan, jit (median)",
                      "ratio"), rows)
             + f"\n\nE and every gradient per call; {rounds} calls each, interleaved, after JAX's compilation; "
               "the ratio is of the two medians of one run (target: at most 1.2).\n")
 
 
-def main() -> None:
+SECTIONS = {"derivation": derivation, "commands": commands, "compiled": compiled, "cost": cost_table,
+            "peers": peers, "notebook": notebook_display, "conv": conv_table, "lstm": lstm_table, "scan": scan_table}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="symbackprop's benchmark: Markdown tables on stdout.")
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), metavar="SECTION",
+                        help=f"run only this section (repeatable): {', '.join(SECTIONS)}; default: all")
+    chosen = parser.parse_args(argv).only or list(SECTIONS)
     start = time.perf_counter()
     print(f"## symbackprop benchmark\n\nMachine: {machine()}\n")
-    for section in (derivation, compiled, cost_table, peers, notebook_display, conv_table, lstm_table, scan_table):
-        print(section(), flush=True)
+    for name, section in SECTIONS.items():
+        if name in chosen:
+            print(section(), flush=True)
     print(f"Total benchmark time: {time.perf_counter() - start:.0f} s")
 
 

@@ -46,7 +46,12 @@ def _at(net, t: int) -> dict:
 
 
 def build(net, truncate: int | None = None) -> Model:
-    """The unrolled equations, step by step: s, h for each hidden node, then o, then y."""
+    """The unrolled equations, step by step: s, h for each hidden node, then o, then y.
+
+    Every local derivative is given (terms, local): the sweep takes none with sympy.diff, which
+    on E, a sum over every step, cost more than the rest of the derivation (a test holds each
+    equal to sympy.diff).
+    """
     I, H, O, T = net.inputs, net.hidden, net.outputs, net.steps
     U = [[sym("u", i, j) for j in range(1, H + 1)] for i in range(1, I + 1)]
     W = [[sym("w", i, j) for j in range(1, H + 1)] for i in range(1, H + 1)]
@@ -55,7 +60,11 @@ def build(net, truncate: int | None = None) -> Model:
     c = [sym("c", j) for j in range(1, O + 1)] if net.bias else []
     parameters = [p for M in (U, W, V) for row in M for p in row] + b + c
     one_step = net.output_network()
-    equations = []
+    hidden_prime = _LocalForm(net.activation.apply(sym("s", 1, t=1)), sym("s", 1, t=1))
+    output_primes = [_LocalForm(one_step.activation_value(j, 2), names.zsym(j, 2)) for j in range(1, O + 1)]
+    loss = one_step.loss_value()
+    loss_primes = [_LocalForm(loss, names.asym(j, 2)) for j in range(1, O + 1)]
+    equations, step_losses, loss_local = [], [], []
     for t in range(1, T + 1):
         x = [sym("x", i, t=t) for i in range(1, I + 1)]
         h_prev = [sym("h", i, t=t - 1) for i in range(1, H + 1)]
@@ -65,7 +74,8 @@ def build(net, truncate: int | None = None) -> Model:
             pairs += [(b[j - 1], sympy.S.One)] if b else []
             s_jt = sym("s", j, t=t)
             equations.append(Equation(s_jt, weighted_sum(pairs), sym("delta", j, t=t), tuple(pairs), detached=cut))
-            equations.append(Equation(sym("h", j, t=t), net.activation.apply(s_jt)))
+            equations.append(Equation(sym("h", j, t=t), net.activation.apply(s_jt),
+                                      local=((s_jt, hidden_prime.at({sym("s", 1, t=1): s_jt})),)))
         h = [sym("h", i, t=t) for i in range(1, H + 1)]
         for j in range(1, O + 1):
             pairs = [(V[i][j - 1], h[i]) for i in range(H)] + ([(c[j - 1], sympy.S.One)] if c else [])
@@ -75,11 +85,26 @@ def build(net, truncate: int | None = None) -> Model:
         os_ = [sym("o", j, t=t) for j in range(1, O + 1)]
         coupled = net.output_activation.coupled is not None
         for j in range(1, O + 1):
-            local = softmax_local(ys, os_, j - 1, net.output_activation) if coupled else ()
+            local = softmax_local(ys, os_, j - 1, net.output_activation) if coupled else \
+                ((os_[j - 1], output_primes[j - 1].at(rename)),)
             equations.append(Equation(ys[j - 1], one_step.activation_value(j, 2).xreplace(rename), local=local))
-    loss = one_step.loss_value()
-    equations.append(Equation(E, sympy.Add(*[loss.xreplace(_at(net, t)) for t in range(1, T + 1)])))
+        step_losses.append(loss.xreplace(rename))
+        loss_local += [(ys[j], loss_primes[j].at(rename)) for j in range(O)]
+    equations.append(Equation(E, sympy.Add(*step_losses), local=tuple(loss_local)))
     return Model(tuple(equations), tuple(parameters))
+
+
+class _LocalForm:
+    """∂expr/∂by, taken with sympy.diff once (on one step's or one node's names) and renamed for
+    each step: each step's loss term holds only that step's names, so ∂E/∂yj<t> is the one step's
+    derivative renamed, and every hj<t> = g(sj<t>) has the one g'."""
+
+    def __init__(self, expr, by):
+        self.value = sympy.diff(expr, by)
+
+    def at(self, rename: dict) -> sympy.Expr:
+        """The derivative in the names ``rename`` maps to."""
+        return self.value.xreplace(rename)
 
 
 def outputs(net) -> dict:
@@ -104,7 +129,7 @@ def _expanded_one(selected) -> str:
 
 def derive_rnn(net: RNN, weights=None, truncate: int | None = None, prove: bool = False,
                max_weights: int = 30, expanded: bool | None = None) -> RNNDerivation:
-    """Unroll, take the local derivatives with sympy.diff, and run the δ's back through time.
+    """Unroll (each local derivative taken once and renamed per step) and run the δ's back through time.
 
     truncate: the sequence is cut into chunks of K steps (1…K, K+1…2K, …) and δ does not
     flow back across a cut (as when the hidden state is detached every K steps).

@@ -9,6 +9,7 @@ from ._printing import plain
 from ._formats import TextFormat, written
 from ._formats_tex import LatexFormat, MarkdownFormat
 from ._elman import flows
+from ._elman_print import printer
 from ._rnn import E, RNNDerivation, expandable
 from ._timed import GenericStep, sym
 
@@ -225,13 +226,14 @@ def render_json(d: RNNDerivation, expanded: bool | None = None) -> str:
     """The symbolic JSON of a recurrent derivation (DESIGN.md §2.4, with output_error)."""
     if expanded is None:
         expanded = expandable(d.network)
+    p = printer()         # one printer for all: it learns each name, sum and factor once
     data = {"spec": d.network.as_dict(), "truncate": d.truncate,
-            "forward": {k: plain(v) for k, v in d.forward.items()}, "loss": plain(d.loss),
-            "output_error": {k: plain(v) for k, v in d.output_errors.items()},
-            "delta": {k: plain(v) for k, v in d.deltas.items()},
-            "gradient": {k: plain(v) for k, v in d.gradients.items()}}
+            "forward": {k: plain(v, p) for k, v in d.forward.items()}, "loss": plain(d.loss, p),
+            "output_error": {k: plain(v, p) for k, v in d.output_errors.items()},
+            "delta": {k: plain(v, p) for k, v in d.deltas.items()},
+            "gradient": {k: plain(v, p) for k, v in d.gradients.items()}}
     if expanded:
-        data["expanded"] = {k: plain(d.expanded(k)) for k in d.gradients}
+        data["expanded"] = {k: plain(d.expanded(k), p) for k in d.gradients}
     if d.proof is not None:
         data["proof"] = {k: (v or False) for k, v in d.proof.items()}
     return json.dumps(data, indent=1, ensure_ascii=True) + "\n"

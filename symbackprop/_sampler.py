@@ -1,26 +1,38 @@
 """Random points for verify: inputs, targets valid for the loss, weights, η, and the generic g
-as a random smooth function; every intermediate's value follows from them."""
+as a random smooth function; every intermediate's value follows from them.
+
+A large dense stack's intermediates are found by matrix products (``_sample_dense``) rather
+than by printing each formula; the points are the same.
+"""
 from __future__ import annotations
 
 import numpy as np
 import sympy
 
 from ._equation import ETA
-from ._program import numpy_function
+from ._sample_code import Printer, evaluate_at
+from ._sample_dense import DenseValues, fits
 
 POINTS = 24
 RTOL, ATOL = 1e-8, 1e-10
 
 
 class Sampler:
-    """Random points: inputs, targets valid for the loss, weights, η, and g as a random smooth function."""
+    """Random points: inputs, targets valid for the loss, weights, η, and g as a random smooth function.
+
+    ``values`` maps every base symbol, η and intermediate (z, a, δ, E) to its values at the points.
+    """
 
     def __init__(self, d, seed: int = 0):
         self.d, self.rng = d, np.random.default_rng(seed)
-        self.symbols = [*d.base_symbols(), ETA]
+        self.printer = Printer()
         n = POINTS
+        if fits(d):                          # the same points, its intermediates by matrix products
+            self.values = DenseValues(d, self.rng, n, self.printer)
+            self.g_params = self.values.g_params
+            return
         self.values = {}
-        for s in self.symbols:
+        for s in [*d.base_symbols(), ETA]:
             kind = s.name[0]
             if s is ETA or s.is_positive:        # η, the penalty's λ
                 self.values[s] = self.rng.uniform(0.05, 1.0, n)
@@ -42,30 +54,12 @@ class Sampler:
             self.values[d.symbols[key]] = self._lambdified(rhs)
         self.values[sympy.Symbol("E", real=True)] = self._lambdified(d.loss)
 
-    def _concrete(self, expr: sympy.Expr) -> sympy.Expr:
-        from ._activations import ACTIVATIONS
-        g, gp = ACTIVATIONS["g"].functions
-        al, be, ga = _G_PARAMS
-        expr = expr.replace(g, lambda u: sympy.tanh(al * u + be) + ga * u)
-        return expr.replace(gp, lambda u: al * (1 - sympy.tanh(al * u + be) ** 2) + ga)
-
     def _lambdified(self, expr: sympy.Expr) -> np.ndarray:
-        expr = self._concrete(expr)
-        args = sorted(expr.free_symbols - set(_G_PARAMS), key=lambda s: s.name)
-        unknown = [a for a in args if a not in self.values]
-        if unknown:
-            raise KeyError(f"no value for {unknown[0]}")
-        f = numpy_function([*args, *_G_PARAMS], expr)
-        with np.errstate(all="ignore"):
-            out = f(*[self.values[a] for a in args], *self.g_params)
-        return np.broadcast_to(np.asarray(out, dtype=float), (POINTS,))
+        return evaluate_at(expr, self.values, self.g_params, self.printer)
 
     def evaluate(self, expr: sympy.Expr) -> np.ndarray:
         """expr (in x, t, w, b, η, any z, a, δ and the activation functions) at every point."""
         return self._lambdified(expr)
-
-
-_G_PARAMS = sympy.symbols("_alpha _beta _gamma")
 
 
 def _agree(u: np.ndarray, v: np.ndarray) -> np.ndarray:

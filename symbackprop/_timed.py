@@ -22,6 +22,17 @@ _PLAIN = re.compile(r"(delta|δ|[uwvbcxtshoy])([0-9]+(?:,[0-9]+)*)(?:<([0-9]+)>)
 class TimeName(sympy.Symbol):
     """A name of the recurrent network: ``w12``, ``h1<2>``, ``delta1<3>``; prints itself."""
 
+    #: every one is made real=True (``sym``), so SymPy's Basic.compare of two comes down to their
+    #: names: weighted sums and products of them are made without Add's and Mul's flatten
+    ordered_by_name = True
+
+    def compare(self, other) -> int:
+        """SymPy's Basic.compare, straight from the names when both are TimeNames: Add and Mul sort
+        their terms with it, a hundred thousand calls in a 10-20-5 network over 20 steps."""
+        if type(other) is TimeName:
+            return (self.name > other.name) - (self.name < other.name)
+        return super().compare(other)
+
     def parts(self):
         return parse_name(self.name)
 

@@ -301,3 +301,96 @@ def test_too_large_to_derive_symbolically_but_numbers_work(tmp_path, cli_run):
     result = cli_run("derive", str(spec))
     assert result.exit_code == 2 and "symbolic derivation stops at" in result.output
     assert cli_run("check", str(spec), "--samples", "1").exit_code == 0
+
+
+# ---------------------------------------------------------------- local derivatives and the JSON printer
+LOCALS = [("tanh", "linear", "mse", 3), ("sigmoid", "sigmoid", "bce", 2), ("relu", "softmax", "cross_entropy", 2),
+          ("g", "tanh", "mse", 2), ("softplus", "log_softmax", "nll", 2), ("elu", "sigmoid", "cross_entropy", 3)]
+
+
+@pytest.mark.parametrize("hidden,out,loss,T", LOCALS, ids=[f"{h}-{o}-{l}" for h, o, l, _ in LOCALS])
+def test_every_local_derivative_is_sympy_diff(hidden, out, loss, T):
+    """The builder gives every local derivative (g' renamed per node, the one step's loss and output
+    activation renamed per step): each the very expression sympy.diff makes."""
+    from symbackprop._elman import build
+    net = sb.rnn(2, 2, 2, T, activation=hidden, output_activation=out, loss=loss, bias=T == 2)
+    model = build(net)
+    nodes = {eq.node for eq in model.equations}
+    for eq in model.equations:
+        if eq.terms:
+            continue
+        given = dict(eq.local)
+        assert set(given) == eq.expr.free_symbols & nodes, eq.node      # the sweep asks for no other
+        if net.output_activation.coupled and eq.node.name.startswith("y"):
+            continue            # softmax's closed form, in the outputs: tests/test_graph.py holds it
+        for by, value in given.items():
+            assert value == sympy.diff(eq.expr, by), (eq.node, by)
+
+
+def test_the_sweep_takes_no_sympy_diff(monkeypatch):
+    from symbackprop._elman import build
+    from symbackprop._graph import sweep
+    model = build(sb.rnn(2, 3, 2, 4, activation="tanh", bias=True))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sympy.diff in the sweep")
+    monkeypatch.setattr(sympy, "diff", refuse)
+    assert sweep(model).gradient
+
+
+PRINTED = [("tanh", "linear", "mse", None), ("sigmoid", "sigmoid", "bce", 1), ("g", "softmax", "cross_entropy", None),
+           ("relu", "sigmoid", "mse", None), ("softplus", "log_softmax", "nll", 2), ("elu", "tanh", "mse", None)]
+
+
+@pytest.mark.parametrize("hidden,out,loss,truncate", PRINTED, ids=[f"{h}-{o}-{l}" for h, o, l, _ in PRINTED])
+def test_the_recurrent_printer_writes_what_plain_writes(hidden, out, loss, truncate):
+    """One printer for a whole derivation (its sums ordered from remembered keys) writes every
+    expression as a fresh plain printer does; its order of a sum's terms is SymPy's own."""
+    from symbackprop._elman_print import lex_terms, printer
+    from symbackprop._printing import plain
+    net = sb.rnn(2, 3, 2, 4, activation=hidden, output_activation=out, loss=loss, bias=True)
+    d = derive_rnn(net, truncate=truncate)
+    exprs = [*d.forward.values(), d.loss, *d.output_errors.values(), *d.deltas.values(), *d.gradients.values()]
+    p = printer()
+    assert [plain(e, p) for e in exprs] == [plain(e) for e in exprs]
+    sums = {a for e in exprs for a in sympy.preorder_traversal(e) if isinstance(a, sympy.Add)}
+    ordered = [(a, lex_terms(a, {})) for a in sums]
+    assert sum(found is not None for _, found in ordered) > len(sums) / 2     # the fast order is taken
+    for a, found in ordered:
+        assert found is None or found == a.as_ordered_terms(), a
+
+
+def test_lex_terms_leaves_numbers_and_powers_to_sympy():
+    from symbackprop._elman_print import lex_terms
+    from symbackprop._timed import sym
+    y, t = sym("y", 1, t=1), sym("t", 1, t=1)
+    assert lex_terms(1 - y, {}) is None and lex_terms(y ** 2 + t, {}) is None
+    assert lex_terms(3 * y - 2 * t, {}) == (3 * y - 2 * t).as_ordered_terms()
+
+
+def test_symbols_are_the_names_inside_the_expressions():
+    net = sb.rnn(2, 2, 2, 3, activation="tanh", output_activation="softmax", loss="cross_entropy", bias=True)
+    d = derive_rnn(net, truncate=2)
+    inside = set()
+    for expr in [*d.forward.values(), d.loss, *d.deltas.values(), *d.gradients.values()]:
+        inside |= expr.free_symbols
+    inside |= {d.symbols[k] for k in [*d.forward, *d.deltas]}
+    assert d.symbols == {s.name: s for s in inside}
+
+
+def test_time_names_multiply_and_add_as_sympy_does():
+    """TimeName is ordered_by_name: products and weighted sums of them skip SymPy's flatten, and
+    must come out as SymPy's own (multi-digit indices sort as text: w10,1 before w2,1)."""
+    from symbackprop._dense import weighted_sum
+    from symbackprop._names import product
+    from symbackprop._timed import sym
+    ws = [sym("w", i, 1) for i in (1, 2, 10, 11)]
+    hs = [sym("h", i, t=t) for i, t in ((1, 0), (2, 10), (10, 2), (11, 1))]
+    for w, h in zip(ws, hs):
+        assert product(w, h).args == (w * h).args and product(h, w).args == (w * h).args
+    every = ws + hs + [sym("delta", 1, t=2), sym("b", 3), sympy.Symbol("q", real=True), 2 * ws[0]]
+    for a in every[:-2]:              # TimeName.compare, from the names: Basic.compare's own answer
+        assert [a.compare(b) for b in every] == [sympy.Basic.compare(a, b) for b in every], a
+    pairs = list(zip(ws, hs)) + [(sym("b", 3), sympy.S.One)]
+    rebuilt = sympy.Add(*[w * h for w, h in pairs])
+    assert weighted_sum(pairs) == rebuilt and weighted_sum(pairs).args == rebuilt.args
