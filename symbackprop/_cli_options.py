@@ -91,9 +91,8 @@ def run(group: click.Group, argv) -> int:
 def emit(text: str, output: str | None, bad_input: type) -> None:
     """Write a command's output to stdout, or whole to the file ``output`` (bad_input: the exit-2 error)."""
     if output is None:               # written as it is: click.echo would search 5 MB of JSON for colour codes
-        out = click.get_text_stream("stdout")
-        out.write(text)
-        out.flush()                   # before any note on stderr, as click.echo does
+        sys.stdout.write(text)
+        sys.stdout.flush()            # before any note on stderr, as click.echo does
         return
     try:
         write_atomic(output, text)
