@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symbackprop._batch import from_data
+import symbackprop as sb
+from symbackprop import SpecError, ValuesError
 from symbackprop._batch_values import evaluate, evaluate_batch
-from symbackprop._errors import SpecError, ValuesError
 
 EPS = 1e-5
 F = {"linear": (lambda z: z, lambda z: np.ones_like(z)),
@@ -165,7 +165,7 @@ def _check(r, spec, P, X, T, M, scale=1.0):
 
 def test_batchnorm_and_dropout_are_the_reference():
     P, X, T, M = bn_case()
-    r = evaluate(from_data(BN, "spec"), values_file(P, X, T, M), lr=0.1)
+    r = evaluate(sb.network(BN), values_file(P, X, T, M), lr=0.1)
     grads = _check(r, BN, P, X, T, M)
     old, step = by_name(P), _flat_grads(grads)
     _close(r.updated, {k: old[k] - 0.1 * step[k] for k in old})
@@ -174,7 +174,7 @@ def test_batchnorm_and_dropout_are_the_reference():
 
 def test_layernorm_and_the_mean_are_the_reference():
     P, X, T, M = ln_case()
-    r = evaluate(from_data(LN, "spec"), values_file(P, X, T, M, reduction="mean"), lr=0.5)
+    r = evaluate(sb.network(LN), values_file(P, X, T, M, reduction="mean"), lr=0.5)
     grads = _check(r, LN, P, X, T, M, scale=0.5)
     old, step = by_name(P), _flat_grads(grads)
     _close(r.updated, {k: old[k] - 0.5 * 0.5 * step[k] for k in old})
@@ -185,13 +185,13 @@ def test_the_samples_may_be_named_at_the_top():
     P, X, T, M = bn_case(3)
     data = values_file(P, X, T, M)
     top = {f"{k}<{s}>": v for s, row in enumerate(data.pop("samples"), start=1) for k, v in row.items()}
-    net = from_data(BN, "spec")
+    net = sb.network(BN)
     assert evaluate(net, {**data, **top}).gradient == evaluate(net, values_file(P, X, T, M)).gradient
 
 
 def test_missing_masks_are_drawn_from_the_seed():
     P, X, T, M = bn_case(4)
-    net = from_data(BN, "spec")
+    net = sb.network(BN)
     data = values_file(P, X, T, {}, seed=7)
     r = evaluate(net, data)
     assert len(r.drawn) == 6 and set(r.masks.values()) <= {0.0, 1.0} and r.seed == 7
@@ -207,7 +207,7 @@ def test_missing_masks_are_drawn_from_the_seed():
 
 def test_text_and_json():
     P, X, T, M = bn_case()
-    text, as_json, r = evaluate_batch(from_data(BN, "spec"), values_file(P, X, T, M), lr=0.1)
+    text, as_json, r = evaluate_batch(sb.network(BN), values_file(P, X, T, M), lr=0.1)
     out = text(r)
     for part in ("3 samples; E and the gradients are the sum", "Dropout masks (every one given)", "mu1[3] = ",
                  "δ1[5]<1> = ", "Staged gradients", "∂E/∂xhat1[3]<2> = ", "∂E/∂gamma1[3] = ", "After one step"):
@@ -244,19 +244,19 @@ def _bad(change):
 ])
 def test_bad_values_are_one_line(change, words):
     with pytest.raises(ValuesError, match=None) as err:
-        evaluate(from_data(BN, "spec"), _bad(change))
+        evaluate(sb.network(BN), _bad(change))
     assert words in str(err.value) and "\n" not in str(err.value)
 
 
 def test_a_top_level_sample_needs_its_number():
-    net = from_data(LN, "spec")
+    net = sb.network(LN)
     P, X, T, M = ln_case()
     with pytest.raises(ValuesError, match=r"x1: say which sample, e.g. x1<1> \(1 … 2\)"):
         evaluate(net, {**by_name(P), "x1": 1.0})
 
 
 def test_truncate_and_report_are_for_recurrent_nets():
-    net = from_data(LN, "spec")
+    net = sb.network(LN)
     with pytest.raises(SpecError, match="truncate .--truncate. is for recurrent networks"):
         evaluate_batch(net, {}, truncate=2)
     with pytest.raises(SpecError, match="--report is for recurrent networks"):
@@ -264,9 +264,8 @@ def test_truncate_and_report_are_for_recurrent_nets():
 
 
 def test_the_public_api_evaluates_a_batch_stack():
-    import symbackprop as sb
     P, X, T, M = bn_case()
-    net = from_data(BN, "spec")
+    net = sb.network(BN)
     r = sb.evaluate(net, values_file(P, X, T, M))
     _check(r, BN, P, X, T, M)
 

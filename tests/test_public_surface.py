@@ -16,7 +16,6 @@ import pytest
 PACKAGE = "symbackprop"
 TESTS = Path(__file__).resolve().parent
 
-BEING_EDITED = "not reviewed: being edited"
 SUBJECT = "its subject"
 REFERENCE = "the independent reference"
 PRINTED = "printed_formulas: evaluates exactly the printed formulas, in order; no plain-library equal"
@@ -190,20 +189,49 @@ ALLOWED = {
     "test_views.py": {
         "_tally": "Row: a disagreeing row made by hand, to test how a report words it; no public way to make one",
     },
-    # ---------------------------------------------------------------- files others were editing
-    "test_batch_values.py": dict.fromkeys(("_batch", "_batch_values", "_errors"), BEING_EDITED),
-    "test_bptt_speed_paths.py": dict.fromkeys(("_bptt", "_check", "_reference"), BEING_EDITED),
-    "test_check_grads.py": dict.fromkeys(("_check", "_check_grads", "_compile", "_names", "_reference", "_tally"),
-                                         BEING_EDITED),
-    "test_float32.py": dict.fromkeys(("_check", "_compile", "_scalar"), BEING_EDITED),
-    "test_graph.py": dict.fromkeys(("_activations", "_dense", "_elman", "_graph", "_names", "_program"), BEING_EDITED),
-    "test_numeric.py": dict.fromkeys(("_activations", "_check", "_evaluate", "_reference", "_values"), BEING_EDITED),
-    "test_rnn.py": dict.fromkeys(("_bptt", "_check", "_dense", "_elman", "_elman_print", "_evaluate", "_grammar",
-                                  "_graph", "_names", "_printing", "_reference", "_rnn", "_timed", "_values"),
-                                 BEING_EDITED),
-    "test_verify.py": dict.fromkeys(("_equation", "_grammar"), BEING_EDITED),
-    "test_verify_fast.py": dict.fromkeys(("_chain", "_equation", "_kinds", "_sample_dense", "_sampler"),
-                                         BEING_EDITED),
+    # ---------------------------------------------------------------- files edited this session, reviewed after
+    "test_batch_values.py": {"_batch_values": f"{SUBJECT}: evaluate and evaluate_batch, the batch kind's eval"},
+    "test_bptt_speed_paths.py": {
+        "_bptt": f"{SUBJECT}: the compiled BPTT's work arrays and stacked products",
+        "_check": "random_rnn_point: check's own random RNN points, the ones the reference is held at",
+        "_reference": REFERENCE,
+    },
+    "test_check_grads.py": {
+        "_check_grads": SUBJECT, "_tally": f"{SUBJECT}: Tally compares arrays and dicts alike",
+        "_check": "finite_differences, _layer_of, random_point: the comparison by names it is held against",
+        "_compile": "vectorized: the compiled gradients compared", "_names": "weight names of planted errors",
+        "_reference": REFERENCE,
+    },
+    "test_float32.py": {
+        "_compile": f"{SUBJECT}: the float32 kernels", "_scalar": f"{SUBJECT}: the scalar kernel for batch 1",
+        "_check": "random_point: check's random points, in float32 and float64",
+    },
+    "test_graph.py": {
+        "_graph": SUBJECT, "_dense": f"{SUBJECT}: the dense builder's model and its fast sums",
+        "_elman": f"{SUBJECT}: the recurrent builder's model", "_names": "Name, the class of the model's symbols",
+        "_activations": "ACTIVATIONS: every named activation's closed form against sympy.diff",
+        "_program": "numpy_function: the model's expressions at a point; no plain-library equal for the names",
+    },
+    "test_numeric.py": {
+        "_check": f"{SUBJECT}: check's kernel and random points", "_reference": REFERENCE,
+        "_values": f"{SUBJECT}: parse_values and its ValuesError", "_evaluate": f"{SUBJECT}: evaluate",
+        "_activations": "ACTIVATIONS and Z: every activation's NumPy form against its SymPy form",
+    },
+    "test_rnn.py": {
+        "_bptt": f"{SUBJECT}: RNNVectorized and flat", "_check": f"{SUBJECT}: check_rnn and its random points",
+        "_elman": f"{SUBJECT}: the recurrent builder, derive_rnn", "_elman_print": f"{SUBJECT}: the recurrent JSON",
+        "_timed": f"{SUBJECT}: TimeName, its functions and resolver", "_rnn": "RNN: the class (sb.RNN is the same)",
+        "_evaluate": f"{SUBJECT}: evaluate_rnn's report", "_values": f"{SUBJECT}: parse_rnn_values",
+        "_reference": REFERENCE, "_grammar": PARSE_BACK,
+        "_graph": "sweep: run with sympy.diff patched to raise", "_printing": "plain: the printer it is held to",
+        "_dense": "weighted_sum: time names through the fast sum", "_names": "product: time names through it",
+    },
+    "test_verify.py": {"_equation": PARSE_BACK, "_grammar": PARSE_BACK},
+    "test_verify_fast.py": {
+        "_sample_dense": SUBJECT, "_sampler": "Sampler: the SymPy path the matrix path is held to",
+        "_chain": "check_chain: one verdict, by each path", "_equation": "ETA: the learning rate's symbol",
+        "_kinds": "kind_of: the kind's reading and rules for check_chain; no public lookup",
+    },
 }
 
 
