@@ -32,7 +32,7 @@ import numpy as np
 
 from ._batch import EPSILON, BatchNet, Dropout, Norm
 from ._conv import Dense
-from ._conv_numeric import OutputLayer, _Parts, _same
+from ._conv_numeric import OutputLayer, _Parts, _same, named_arrays
 from ._derivation import derive
 from ._errors import CompileError, ValuesError
 from ._network import Network
@@ -105,16 +105,9 @@ class BatchFunction(OutputLayer):
     def _arrays(self, params: dict, X, T, masks):
         """The params, X, T and masks as arrays of one float type (float32 when they all are), checked."""
         shapes, net = self.shapes, self.network
-        unknown, missing = sorted(set(params) - set(shapes)), sorted(set(shapes) - set(params))
-        if unknown or missing:
-            raise ValuesError(f"params must have exactly the arrays {', '.join(shapes)}; "
-                              f"{'unknown ' + unknown[0] if unknown else 'missing ' + missing[0]}")
-        arrays = {name: np.asarray(params[name]) for name in shapes}
+        arrays = named_arrays(shapes, params)
         X, T = np.asarray(X), np.asarray(T)
         dtype = dtype_of([X, T, *arrays.values()])
-        for name, shape in shapes.items():
-            if arrays[name].shape != shape:
-                raise ValuesError(f"{name} has shape {arrays[name].shape}; the network needs {shape}")
         if X.ndim != 2 or X.shape[1] != net.inputs:
             raise ValuesError(f"X has shape {X.shape}; the network needs (batch, {net.inputs})")
         outputs = net.layers[-1].size

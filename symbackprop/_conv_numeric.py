@@ -38,6 +38,19 @@ from ._network import Network
 _NAMES = {"k": "K", "w": "W", "b": "b"}
 
 
+def named_arrays(shapes: dict, params: dict) -> dict:
+    """``params`` as arrays: exactly the names of ``shapes`` (name → shape), each of its shape;
+    ValuesError naming the first that is not (the dict form of a compiled function)."""
+    unknown, missing = sorted(set(params) - set(shapes)), sorted(set(shapes) - set(params))
+    if unknown or missing:
+        raise ValuesError(f"params must have exactly the arrays {', '.join(shapes)}; "
+                          f"{'unknown ' + unknown[0] if unknown else 'missing ' + missing[0]}")
+    arrays = {name: np.asarray(params[name]) for name in shapes}
+    for name, shape in shapes.items():
+        if arrays[name].shape != shape:
+            raise ValuesError(f"{name} has shape {arrays[name].shape}; the network needs {shape}")
+    return arrays
+
 class _Parts(Vectorized):
     """The dense compile's elementwise parts (f, f', δ at the outputs, ∂E/∂a, the stable loss term),
     without the dense stack's own generated kernels."""
@@ -117,17 +130,10 @@ class ConvFunction(OutputLayer):
     def _arrays(self, params: dict, X, T):
         """The params, X and T as arrays of one float type (float32 when they all are), checked."""
         shapes, net = self.shapes, self.network
-        unknown, missing = sorted(set(params) - set(shapes)), sorted(set(shapes) - set(params))
-        if unknown or missing:
-            raise ValuesError(f"params must have exactly the arrays {', '.join(shapes)}; "
-                              f"{'unknown ' + unknown[0] if unknown else 'missing ' + missing[0]}")
-        arrays = {name: np.asarray(params[name]) for name in shapes}
+        arrays = named_arrays(shapes, params)
         X, T = np.asarray(X), np.asarray(T)
         kinds = [a.dtype for a in (X, T, *arrays.values())]
         dtype = np.float32 if np.result_type(*kinds) == np.float32 else np.float64
-        for name, shape in shapes.items():
-            if arrays[name].shape != shape:
-                raise ValuesError(f"{name} has shape {arrays[name].shape}; the network needs {shape}")
         if X.ndim != len(net.inputs) + 1 or X.shape[1:] != tuple(net.inputs):
             raise ValuesError(f"X has shape {X.shape}; the network needs (batch, {', '.join(map(str, net.inputs))})")
         outputs = net.layers[-1].size

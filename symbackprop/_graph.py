@@ -203,14 +203,9 @@ def sweep(model: Model, refine=None) -> Sweep:
         up = _upstream(model, eq, adjoint)
         if eq.terms:
             detached = eq.detached
-            named = type(up) if getattr(type(up), "ordered_by_name", False) else None
             for p, q in eq.terms:
                 found = uses.get(p)
-                if found is None or (detached and p in detached):
-                    continue
-                if type(q) is named and q is not up:     # two names of one kind, ordered by name (_names.product)
-                    found.append((eq, _MAKE((q, up) if q.name < up.name else (up, q), True)))
-                else:
+                if found is not None and not (detached and p in detached):
                     found.append((eq, _product(q, up)))
         else:
             for p in sorted(eq.expr.free_symbols & uses.keys(), key=str):
@@ -233,9 +228,6 @@ def _sum(terms: list) -> sympy.Expr:
     if len(terms) == 1:
         return terms[0]
     return sympy.Add(*terms) if terms else sympy.S.Zero
-
-
-_MAKE = sympy.Mul._from_args
 
 
 def pair_symbols(terms) -> list:

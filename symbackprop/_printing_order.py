@@ -58,46 +58,40 @@ class CheapOrder:
     def _names_sum(self, expr):
         """The printed terms of a sum of names and products of names (every weighted sum z), in a
         cheap order without SymPy's precedence and ordering machinery; None for any other sum."""
-        keyed, table, learn, mul = [], self._names_table, self._known, self._mul_symbol
-        for term in expr.args:
-            if term.is_Mul and len(term.args) == 2:
-                a, b = term.args
-                ka, ta = table.get(a) or learn(a)
-                kb, tb = table.get(b) or learn(b)
-                if ka is None or kb is None:
-                    return None
-                keyed.append(((0, ka, kb), ta + mul + tb) if ka <= kb else ((0, kb, ka), tb + mul + ta))
-                continue
-            factors = [learn(f) for f in term.args] if term.is_Mul else [learn(term)]
-            if any(key is None for key, _ in factors):
-                return None
-            factors.sort()
-            keyed.append(((0 if term.is_Mul else 1, *(key for key, _ in factors)), mul.join(t for _, t in factors)))
-        keyed.sort(key=lambda ks: ks[0])
-        return [text for _, text in keyed]
+        keyed = self._keyed(t.args if t.is_Mul else (t,) for t in expr.args)
+        return None if keyed is None else [text for _, text in keyed]
 
     def pairs_text(self, pairs):
         """A weighted sum written from its (coefficient, value) pairs (``_graph.Equation.terms``) as the sum
         itself prints, without taking the sum apart (100k terms in 784-128-10); None unless every term is
-        a name or a product of two, each once, in a printer that writes every term."""
+        a name or a product of names, each once, in a printer that writes every term."""
         if self.max_terms is not None:
             return None
-        one, table, learn, mul, keyed = sympy.S.One, self._names_table, self._known, self._mul_symbol, []
-        for w, a in pairs:
-            if a is one or w is one:
-                key, text = table.get(w if a is one else a) or learn(w if a is one else a)
-                if key is None:
-                    return None
-                keyed.append(((1, key), text))
-                continue
-            (ka, ta), (kb, tb) = table.get(w) or learn(w), table.get(a) or learn(a)
-            if ka is None or kb is None:
-                return None
-            keyed.append(((0, ka, kb), ta + mul + tb) if ka <= kb else ((0, kb, ka), tb + mul + ta))
-        keyed.sort(key=lambda ks: ks[0])       # the builders' order is the printing order: one pass
-        if any(s[0] == t[0] for s, t in zip(keyed, keyed[1:])):
+        one = sympy.S.One
+        keyed = self._keyed((w,) if a is one else (a,) if w is one else (w, a) for w, a in pairs)
+        if keyed is None or any(s[0] == t[0] for s, t in zip(keyed, keyed[1:])):
             return None                        # a term twice: the sum holds it once, times 2
         return " + ".join(text for _, text in keyed)
+
+    def _keyed(self, terms) -> list | None:
+        """Each term (a tuple of its factors) as (printing key, text), in printing order: products first,
+        their factors by key, then lone names; None when some factor is not a name."""
+        keyed, table, learn, mul = [], self._names_table, self._known, self._mul_symbol
+        for factors in terms:
+            if len(factors) == 2:              # w·a, a·δ: the common case, without a sort
+                (ka, ta), (kb, tb) = table.get(factors[0]) or learn(factors[0]), table.get(factors[1]) or \
+                    learn(factors[1])
+                if ka is None or kb is None:
+                    return None
+                keyed.append(((0, ka, kb), ta + mul + tb) if ka <= kb else ((0, kb, ka), tb + mul + ta))
+                continue
+            known = [learn(f) for f in factors]
+            if any(key is None for key, _ in known):
+                return None
+            known.sort()
+            keyed.append(((0 if len(known) > 1 else 1, *(key for key, _ in known)), mul.join(t for _, t in known)))
+        keyed.sort(key=lambda ks: ks[0])       # the builders' order is the printing order: one pass
+        return keyed
 
     def names_product(self, expr):
         """A product of two names as this printer writes it (every gradient δ·a), or None."""
