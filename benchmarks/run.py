@@ -207,7 +207,7 @@ def _time_us(value: float) -> str:
     return f"{value * 1e6:,.1f} µs" if value < 1e-4 else f"{value * 1e6:,.0f} µs"
 
 
-def compiled(batches=(1, 1024), dtypes=("float64", "float32")) -> str:
+def compiled(batches=(1, 32, 1024), dtypes=("float64", "float32")) -> str:
     """symbackprop's compiled gradient, hand-written NumPy and the installed peers, interleaved, per size,
     batch and dtype; the ratio is to the fastest of the others in the same run."""
     rows = []

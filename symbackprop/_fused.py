@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from ._inplace import Scratch, rewrite
 from ._numpy_code import code_of, define
 
 
@@ -49,12 +50,18 @@ def kernel(v, dtype, mode: str = "grad"):
     L = net.depth
     args = [f"W{k}" for k in range(1, L)] + ([f"b{k}" for k in range(2, L + 1)] if net.bias else []) + ["X", "T"]
     emit = _Lines(dt)
+    scratch = {} if mode == "grad" else None    # the hidden layers' arrays kept between calls: name → (width, dtype)
     if v.reduction == "mean" or mode == "details":
         emit("n = X.shape[0]")
     skips = dict(net.skips)
     a = {1: "X"}
     for k in range(2, L + 1):
-        emit(f"z{k} = numpy.dot({a[k - 1]}, W{k - 1})")
+        hidden = scratch is not None and k < L
+        if hidden:
+            scratch[f"z{k}"] = (net.layers[k - 1], dt)
+            emit(f"numpy.dot({a[k - 1]}, W{k - 1}, out=z{k})")
+        else:
+            emit(f"z{k} = numpy.dot({a[k - 1]}, W{k - 1})")
         if net.bias:
             emit(f"z{k} += b{k}")
         if k in skips:                                          # z[k] adds a[s]
@@ -67,10 +74,12 @@ def kernel(v, dtype, mode: str = "grad"):
             emit(f"a{k} = {v.coupled[k - 2].numpy.format(s=f's{k}', e=f'e{k}', q=f'q{k}')}")
         else:
             f = v.f[k - 2]
-            emit(f"a{k} = {emit.value(f.expr, {f.args[0]: f'z{k}'}, f'z{k}')}")
+            code = code_of(f.expr, {f.args[0]: f"z{k}"}, dt)
+            if not (hidden and _in_place(emit, scratch, code, f"a{k}", {f"z{k}"}, k)):
+                emit(f"a{k} = {emit.value(f.expr, {f.args[0]: f'z{k}'}, f'z{k}')}")
     _output_stage(v, emit, L, mode)
     if mode != "loss":
-        _backward(v, emit, L)
+        _backward(v, emit, L, scratch)
     _reduce_and_penalise(v, emit, L, mode)
     emit(f"E = numpy.{dt.name}(E)")
     if mode == "loss":
@@ -85,7 +94,27 @@ def kernel(v, dtype, mode: str = "grad"):
             emit(f"return E, {dW}, {db}, {info}")
         else:
             emit(f"return E, {dW}, {db}")
-    return define("_kernel", [f"def _kernel({', '.join(args)}):", *emit.lines])
+    head, namespace = [f"def _kernel({', '.join(args)}):"], {}
+    if scratch:
+        namespace["_scratch"] = Scratch(scratch)
+        head += ["    _n = X.shape[0]", "    _s = _scratch.take(_n)", f"    {', '.join(scratch)}, = _s"]
+        emit.lines.insert(-1, "    _scratch.give(_n, _s)")
+    return define("_kernel", head + emit.lines, namespace)
+
+
+def _in_place(emit: _Lines, scratch: dict, code: str, target: str, arrays: set, k: int) -> bool:
+    """``target`` = ``code`` (over layer k's batch-sized ``arrays``) as ufunc calls into layer k's
+    scratch arrays (``_inplace.py``); False, emitting nothing, for code of another form."""
+    width = scratch[f"z{k}"][0]
+    temps = {name: dt for name, (_, dt) in scratch.items() if name.startswith(f"_t{k}_")}
+    found = rewrite(code, target, emit.dtype, arrays, temps, f"_t{k}_")
+    if found is None:
+        return False
+    for line in found[0]:
+        emit(line)
+    scratch.setdefault(target, (width, emit.dtype))
+    scratch.update({name: (width, dt) for name, dt in found[1].items()})
+    return True
 
 
 def _output_stage(v, emit: _Lines, L: int, mode: str) -> None:
@@ -128,18 +157,20 @@ def _output_stage(v, emit: _Lines, L: int, mode: str) -> None:
         emit(f"d{L} = a{L} * (u - (u * a{L}).sum(axis=1, keepdims=True))")
 
 
-def _times_prime(v, emit: _Lines, k: int) -> None:
-    """d{k} *= f'(z{k}) (or f' written in a{k}), nothing for a constant 1."""
+def _times_prime(v, emit: _Lines, k: int, scratch: dict | None = None) -> None:
+    """d{k} *= f'(z{k}) (or f' written in a{k}), nothing for a constant 1; into scratch arrays when given."""
     fp = v.fprime[k - 2]
     if not fp.expr.free_symbols:                                # a constant f' (linear: 1)
         if fp.expr != 1:
             emit(f"d{k} *= {code_of(fp.expr, {}, emit.dtype)}")
         return
     arg = f"a{k}" if v.prime_of_output[k - 2] else f"z{k}"
-    emit(f"d{k} *= {code_of(fp.expr, {fp.args[0]: arg}, emit.dtype)}")   # δ = (δ' Wᵀ) ⊙ f'
+    code = code_of(fp.expr, {fp.args[0]: arg}, emit.dtype)
+    if scratch is None or not _in_place(emit, scratch, f"d{k} * ({code})", f"d{k}", {f"d{k}", arg}, k):
+        emit(f"d{k} *= {code}")                                # δ = (δ' Wᵀ) ⊙ f'
 
 
-def _backward(v, emit: _Lines, L: int) -> None:
+def _backward(v, emit: _Lines, L: int, scratch: dict | None = None) -> None:
     """δ[k] = (δ[k+1] W[k]ᵀ + δ of the layers that add a[k]) ⊙ f'; ∂E/∂W[k] = a[k]ᵀ δ[k+1]."""
     net = v.network
     skipped_to: dict = {}
@@ -152,10 +183,14 @@ def _backward(v, emit: _Lines, L: int) -> None:
             emit(f"db{k + 1} = d{k + 1}.sum(axis=0)")
         if k == 1:
             continue
-        emit(f"d{k} = d{k + 1} @ W{k}.T")                     # matmul: faster than dot with Wᵀ
+        if scratch is None:
+            emit(f"d{k} = d{k + 1} @ W{k}.T")                 # matmul: faster than dot with Wᵀ
+        else:
+            scratch[f"d{k}"] = (net.layers[k - 1], emit.dtype)
+            emit(f"numpy.matmul(d{k + 1}, W{k}.T, out=d{k})")
         for above in skipped_to.get(k, []):
             emit(f"d{k} += d{above}")
-        _times_prime(v, emit, k)
+        _times_prime(v, emit, k, scratch)
 
 
 def _reduce_and_penalise(v, emit: _Lines, L: int, mode: str) -> None:

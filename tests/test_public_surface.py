@@ -202,6 +202,9 @@ ALLOWED = {
         "_compile": "vectorized: the compiled gradients compared", "_names": "weight names of planted errors",
         "_reference": REFERENCE,
     },
+    "test_inplace.py": {
+        "_inplace": f"{SUBJECT}: the rewrite of printed code, and KEEP_BYTES",
+    },
     "test_float32.py": {
         "_compile": f"{SUBJECT}: the float32 kernels", "_scalar": f"{SUBJECT}: the scalar kernel for batch 1",
         "_check": "random_point: check's random points, in float32 and float64",
