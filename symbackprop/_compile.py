@@ -243,12 +243,12 @@ class Vectorized:
         return E, grads
 
     def __call__(self, W, b, X=None, T=None, details: bool = False):
-        if isinstance(W, dict) and all(isinstance(k, str) for k in W):
-            return self._call_dict(W, b, X)          # f(params, X, T)
-        if not details and self._entry is not None:
+        if not details:
             out = self._entry(W, b, X, T)            # arrays already right: no conversion, no copy
             if out is not None:
                 return out
+        if isinstance(W, dict) and all(isinstance(k, str) for k in W):
+            return self._call_dict(W, b, X)          # f(params, X, T)
         args, dt = self._arrays(W, b, X, T)
         out = None if details else self._one_sample("grad", args)
         return out if out is not None else self._kernel(dt, "details" if details else "grad")(*args)

@@ -11,15 +11,21 @@ each before it runs a kernel.
 >>> from symbackprop._compile import vectorized
 >>> source = kernel(vectorized(from_spec("2-1", activation="sigmoid")), np.float32, "loss").source
 >>> print(source.splitlines()[2])
-    a2 = numpy.asarray((1.0/(1.0 + numpy.exp(numpy.minimum(-(z2), 87.0)))), numpy.float32)
+    a2 = ((1.0/(1.0 + numpy.exp(numpy.minimum(-(z2), 87.0)))))
 """
 from __future__ import annotations
 
 import numpy as np
 import sympy
 
-from ._inplace import Scratch, rewrite
+from ._inplace import Scratch, result_dtype, rewrite
 from ._numpy_code import code_of, define
+
+
+#: dW[k] = a[k]ᵀ δ[k+1] of at least this many entries uses matmul past batch 1: measured on 784×128
+#: (batches 2 to 64), matmul is 1.1-1.5× faster than dot; at 128×10 and below dot is faster at every
+#: batch, and at batch 1 (an outer product) dot is 2-7× faster everywhere
+_MATMUL_FROM = 128 * 128
 
 
 class _Lines:
@@ -27,6 +33,7 @@ class _Lines:
 
     def __init__(self, dtype):
         self.dtype, self.lines = np.dtype(dtype), []
+        self.known = {"X": self.dtype, "T": self.dtype}      # arrays whose dtype is certain: name → dtype
 
     def __call__(self, line: str):
         self.lines.append("    " + line)
@@ -36,6 +43,8 @@ class _Lines:
         code = code_of(expr, idents, self.dtype)
         if not expr.free_symbols:
             return f"numpy.full({like}.shape, {code}, numpy.{self.dtype.name})"
+        if result_dtype(code, self.known) == self.dtype:
+            return f"({code})"                                  # an array of the dtype already
         return f"numpy.asarray({code}, numpy.{self.dtype.name})"
 
 
@@ -57,6 +66,7 @@ def kernel(v, dtype, mode: str = "grad"):
     a = {1: "X"}
     for k in range(2, L + 1):
         hidden = scratch is not None and k < L
+        emit.known[f"z{k}"] = dt
         if hidden:
             scratch[f"z{k}"] = (net.layers[k - 1], dt)
             emit(f"numpy.dot({a[k - 1]}, W{k - 1}, out=z{k})")
@@ -77,6 +87,7 @@ def kernel(v, dtype, mode: str = "grad"):
             code = code_of(f.expr, {f.args[0]: f"z{k}"}, dt)
             if not (hidden and _in_place(emit, scratch, code, f"a{k}", {f"z{k}"}, k)):
                 emit(f"a{k} = {emit.value(f.expr, {f.args[0]: f'z{k}'}, f'z{k}')}")
+            emit.known[f"a{k}"] = dt
     _output_stage(v, emit, L, mode)
     if mode != "loss":
         _backward(v, emit, L, scratch)
@@ -96,9 +107,10 @@ def kernel(v, dtype, mode: str = "grad"):
             emit(f"return E, {dW}, {db}")
     head, namespace = [f"def _kernel({', '.join(args)}):"], {}
     if scratch:
-        namespace["_scratch"] = Scratch(scratch)
-        head += ["    _n = X.shape[0]", "    _s = _scratch.take(_n)", f"    {', '.join(scratch)}, = _s"]
-        emit.lines.insert(-1, "    _scratch.give(_n, _s)")
+        kept = Scratch(scratch)
+        namespace.update(_kept=kept.kept, _make=kept.make)
+        head += ["    _n = X.shape[0]", "    _s = _kept.pop(_n, None) or _make(_n)", f"    {', '.join(scratch)}, = _s"]
+        emit.lines.insert(-1, f"    if _n <= {kept.most}:\n        _kept[_n] = _s")
     return define("_kernel", head + emit.lines, namespace)
 
 
@@ -137,7 +149,10 @@ def _output_stage(v, emit: _Lines, L: int, mode: str) -> None:
     temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_c"))
     for tmp, value in temps:
         idents[tmp] = tmp.name
-        emit(f"{tmp.name} = {code_of(value, idents, emit.dtype)}")
+        code = code_of(value, idents, emit.dtype)
+        emit(f"{tmp.name} = {code}")
+        if result_dtype(code, emit.known) is not None:
+            emit.known[tmp.name] = result_dtype(code, emit.known)
     loss = emit.value(reduced[0], idents, f"z{L}")
     if mode == "details":
         emit(f"per = {loss}.sum(axis=1)")
@@ -177,8 +192,11 @@ def _backward(v, emit: _Lines, L: int, scratch: dict | None = None) -> None:
     for above, s in net.skips:
         skipped_to.setdefault(s, []).append(above)
     for k in range(L - 1, 0, -1):
-        # dot, not @: at batch 1 this is an outer product, which matmul does 2-3× slower
-        emit(f"dW{k} = numpy.dot({'X' if k == 1 else f'a{k}'}.T, d{k + 1})")
+        a, size = "X" if k == 1 else f"a{k}", net.layers[k - 1] * net.layers[k]
+        if size < _MATMUL_FROM:
+            emit(f"dW{k} = numpy.dot({a}.T, d{k + 1})")
+        else:                                   # a large aᵀδ: matmul is faster, except at batch 1
+            emit(f"dW{k} = numpy.dot({a}.T, d{k + 1}) if X.shape[0] == 1 else numpy.matmul({a}.T, d{k + 1})")
         if net.bias:
             emit(f"db{k + 1} = d{k + 1}.sum(axis=0)")
         if k == 1:
@@ -220,14 +238,19 @@ def _reduce_and_penalise(v, emit: _Lines, L: int, mode: str) -> None:
                     emit(f"dW{k} += {lam!r} * numpy.sign(W{k})")
 
 
+def _no_entry(W, b, X, T):
+    return None
+
+
 def entry(v, kernels: dict, scalar=None):
     """``f(W, b, X, T)`` for arrays already right: ndarrays of one dtype with a kernel in ``kernels``
     (dtype → function) and the network's shapes; the scalar code for one sample when there is one.
     It returns None for anything else (lists, ints, mixed dtypes, wrong shapes), which the caller
-    converts and checks; so every check here is one comparison.  None for tied networks."""
+    converts and checks; so every check here is one comparison.  A tied network's says None to every
+    call (``Vectorized._arrays`` converts and checks them all)."""
     net = v.network
     if net.ties:
-        return None
+        return _no_entry
     L, n = net.depth, net.layers
     W = [f"W{k}" for k in range(1, L)]
     b = [f"b{k}" for k in range(2, L + 1)] if net.bias else []

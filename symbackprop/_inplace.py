@@ -57,7 +57,7 @@ class _Rewrite:
     A value is ``("scalar", number, kind, text)`` (kind: ``float``/``int`` for Python's numbers, which
     NumPy treats as weak, or a NumPy dtype for ``numpy.float32(…)``) or ``("array", name, dtype)``."""
 
-    def __init__(self, target: str, dtype, arrays: set, temps: dict, prefix: str):
+    def __init__(self, target: str, dtype, arrays: dict, temps: dict, prefix: str):
         self.target, self.dtype, self.arrays = target, np.dtype(dtype), arrays
         self.temps, self.prefix, self.lines = temps, prefix, []
         self.free = list(temps) + ([] if target in arrays else [target])
@@ -67,7 +67,7 @@ class _Rewrite:
         if isinstance(node, ast.Constant) and type(node.value) in (int, float):
             return ("scalar", node.value, type(node.value), repr(node.value))
         if isinstance(node, ast.Name) and node.id in self.arrays:
-            return ("array", node.id, self.dtype)
+            return ("array", node.id, self.arrays[node.id])
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
             return self.value(node.operand, root)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -209,7 +209,7 @@ def rewrite(code: str, target: str, dtype, arrays: set, temps: dict | None = Non
     temps = {} if temps is None else temps
     before = dict(temps)
     try:
-        work = _Rewrite(target, dtype, set(arrays), temps, prefix)
+        work = _Rewrite(target, dtype, dict.fromkeys(arrays, np.dtype(dtype)), temps, prefix)
         result = work.value(ast.parse(code, mode="eval").body, root=True)
         if not work.lines or result[0] != "array" or result[2] != np.dtype(dtype):
             raise _Refused                           # a constant, a bare name (kept as a view), another dtype
@@ -222,21 +222,34 @@ def rewrite(code: str, target: str, dtype, arrays: set, temps: dict | None = Non
     return work.lines, temps
 
 
+def result_dtype(code: str, arrays: dict):
+    """The dtype of ``code``'s value when its names are the arrays ``arrays`` (name → dtype): what
+    NumPy's type rules give for a form the rewrite knows; None for a scalar or any other form.
+
+    >>> f32 = np.dtype(np.float32)
+    >>> result_dtype("a3*(1 - a3)", {"a3": f32}), result_dtype("a3 > 0", {"a3": f32})
+    (dtype('float32'), dtype('bool'))
+    >>> result_dtype("a3*numpy.float64(2.0)", {"a3": f32}), result_dtype("x*2", {"a3": f32})
+    (dtype('float64'), None)
+    """
+    try:
+        value = _Rewrite("", np.float64, arrays, {}, "_t").value(ast.parse(code, mode="eval").body)
+    except (_Refused, SyntaxError, TypeError, ArithmeticError, ValueError):
+        return None
+    return value[2] if value[0] == "array" else None
+
+
 class Scratch:
     """A kernel's batch-sized arrays (name → (width, dtype)), kept for the last batch size between
-    calls.  ``take`` pops them, so two threads running one kernel at once each get arrays of their
-    own (the second makes new ones); ``give`` keeps the last returned, when not over ``KEEP_BYTES``."""
+    calls.  The kernel pops them from ``kept`` (or calls ``make``) and puts them back at its end
+    when the batch is at most ``most`` rows (``KEEP_BYTES`` of arrays), so two threads running one
+    kernel at once each get arrays of their own (the second makes new ones)."""
 
     def __init__(self, shapes: dict):
-        self.shapes, self._kept = dict(shapes), {}
+        self.shapes, self.kept = dict(shapes), {}
+        row = sum(w * np.dtype(dt).itemsize for w, dt in self.shapes.values())
+        self.most = KEEP_BYTES // max(row, 1)
 
-    def take(self, n: int) -> tuple:
-        arrays = self._kept.pop(n, None)
-        if arrays is None:
-            arrays = tuple(np.empty((n, w), dt) for w, dt in self.shapes.values())
-        return arrays
-
-    def give(self, n: int, arrays: tuple) -> None:
-        self._kept.clear()
-        if sum(a.nbytes for a in arrays) <= KEEP_BYTES:
-            self._kept[n] = arrays
+    def make(self, n: int) -> tuple:
+        self.kept.clear()                        # one batch size kept at a time
+        return tuple(np.empty((n, w), dt) for w, dt in self.shapes.values())

@@ -111,11 +111,11 @@ def test_threads_running_one_function():
 def test_large_batches_are_not_kept(monkeypatch):
     """Scratch over KEEP_BYTES is made per call and let go: the numbers are the same."""
     net = sb.network("5-9-3", activation="sigmoid", bias=True)
-    f = sb.compile(net)
     rng = np.random.default_rng(2)
     args = _arrays(net, np.float64, 40, rng)
-    kept = f(*args)
-    monkeypatch.setattr(_inplace, "KEEP_BYTES", 100)
+    kept = sb.compile(net)(*args)
+    monkeypatch.setattr(_inplace, "KEEP_BYTES", 100)       # 100 bytes: a batch of one row at most
+    f = sb.compile(net)
     for _ in range(2):
         again = f(*args)
         assert again[0] == kept[0] and _same(again[1], kept[1]) and _same(again[2], kept[2])
