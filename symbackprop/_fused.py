@@ -92,7 +92,8 @@ def kernel(v, dtype, mode: str = "grad"):
     if mode != "loss":
         _backward(v, emit, L, scratch)
     _reduce_and_penalise(v, emit, L, mode)
-    emit(f"E = numpy.{dt.name}(E)")
+    # E is a NumPy scalar of the dtype already: the sum of an array of it (``_Lines.value``), and
+    # penalties and the mean keep that dtype (Python numbers are weak in NumPy's type rules)
     if mode == "loss":
         emit("return E")
     else:

@@ -48,7 +48,7 @@ def test_gradients_bit_for_bit_as_printed(activation, dtype):
             W, b, X, T = _arrays(net, dtype, batch, rng)
             E, dW, db = f(W, b, X, T)
             _, dW_plain, db_plain, _ = f(W, b, X, T, details=True)
-            assert dW[0].dtype == np.dtype(dtype)
+            assert type(E) is np.dtype(dtype).type and dW[0].dtype == np.dtype(dtype)
             assert _same(dW, dW_plain) and _same(db, db_plain), (activation, bias, batch)
 
 
@@ -68,6 +68,11 @@ def test_skips_penalties_ties_and_losses(options, reduction):
     E, dW, db = f(W, b, X, T)
     _, dW_plain, db_plain, _ = f(W, b, X, T, details=True)
     assert _same(dW, dW_plain) and _same(db, db_plain)
+    for dt in (np.float32, np.float64):                 # E's type, penalties and the mean included
+        cast = [None if m is None else m.astype(dt) for m in W], b and [v.astype(dt) for v in b]
+        for batch in (1, 11):
+            args = (*cast, X[:batch].astype(dt), T[:batch].astype(dt))
+            assert type(f(*args)[0]) is np.dtype(dt).type and type(f.loss(*args)) is np.dtype(dt).type
 
 
 def test_results_are_not_the_scratch_arrays():
