@@ -25,7 +25,7 @@ from ._activations import Activation
 from ._derivation import Derivation
 from . import _fused as fused
 from ._errors import CompileError, ValuesError
-from ._numpy_code import F32, F64, dtype_of
+from ._numpy_code import dtype_of
 from ._program import _print_numpy
 from ._network import Network
 from ._scalar import scalar_kernel
@@ -164,11 +164,10 @@ class Vectorized:
         scalar code for one sample, and the entry that runs them on arrays already right."""
         self._kernels: dict = {}
         self._scalar = {mode: scalar_kernel(self, mode) for mode in ("grad", "loss")}
-        kernels = {dt: self._kernel(dt, "grad") for dt in (F64, F32)}
-        self._entry = fused.entry(self, kernels, self._scalar["grad"])
+        self._entry = fused.entry(self, fused.by_batch(self, self._kernel), self._scalar["grad"])
 
     def _kernel(self, dt, mode: str):
-        """The generated NumPy function for dtype ``dt`` and ``mode`` (grad, loss, details), made once."""
+        """The generated NumPy function for dtype ``dt`` and ``mode`` (grad, plain, loss, details), made once."""
         if (dt, mode) not in self._kernels:
             self._kernels[dt, mode] = fused.kernel(self, dt, mode)
         return self._kernels[dt, mode]

@@ -22,6 +22,10 @@ from ._inplace import Scratch, result_dtype, rewrite
 from ._numpy_code import code_of, define
 
 
+#: the kept arrays (``_inplace.py``) pay from about this size of a hidden layer's array: below it a
+#: fresh array comes from memory the C library holds, and the kernel with kept arrays was about 1 µs
+#: slower (2-3-1 at batch 32); at 512 KB the plain one took 1.6× as long (128-128-10)
+SCRATCH_FROM = 64 * 1024
 #: dW[k] = a[k]ᵀ δ[k+1] of at least this many entries uses matmul past batch 1: measured on 784×128
 #: (batches 2 to 64), matmul is 1.1-1.5× faster than dot; at 128×10 and below dot is faster at every
 #: batch, and at batch 1 (an outer product) dot is 2-7× faster everywhere
@@ -51,7 +55,8 @@ class _Lines:
 def kernel(v, dtype, mode: str = "grad"):
     """The generated function ``(W1, …, b2, …, X, T)`` for ``v`` (a Vectorized), checked arrays of ``dtype``.
 
-    mode "grad" returns (E, dW, db); "loss" returns E; "details" returns (E, dW, db, info) with
+    mode "grad" returns (E, dW, db), keeping the hidden layers' arrays between calls, and "plain" the
+    same without; "loss" returns E; "details" returns (E, dW, db, info) with
     info = {"Z", "A", "delta", "E" per sample} as lists indexed like the layers (index 0: the inputs).
     A tied layer's weights come in as the shared matrix transposed; its gradient is None.
     """
@@ -60,6 +65,7 @@ def kernel(v, dtype, mode: str = "grad"):
     args = [f"W{k}" for k in range(1, L)] + ([f"b{k}" for k in range(2, L + 1)] if net.bias else []) + ["X", "T"]
     emit = _Lines(dt)
     scratch = {} if mode == "grad" else None    # the hidden layers' arrays kept between calls: name → (width, dtype)
+    mode = "grad" if mode == "plain" else mode  # "plain": the gradients without kept arrays
     if v.reduction == "mean" or mode == "details":
         emit("n = X.shape[0]")
     skips = dict(net.skips)
@@ -244,8 +250,8 @@ def _no_entry(W, b, X, T):
 
 
 def entry(v, kernels: dict, scalar=None):
-    """``f(W, b, X, T)`` for arrays already right: ndarrays of one dtype with a kernel in ``kernels``
-    (dtype → function) and the network's shapes; the scalar code for one sample when there is one.
+    """``f(W, b, X, T)`` for arrays already right: ndarrays of one dtype with kernels in ``kernels``
+    (dtype → ``by_batch``'s triple) and the network's shapes; the scalar code for one sample when there is one.
     It returns None for anything else (lists, ints, mixed dtypes, wrong shapes), which the caller
     converts and checks; so every check here is one comparison.  A tied network's says None to every
     call (``Vectorized._arrays`` converts and checks them all)."""
@@ -271,5 +277,17 @@ def entry(v, kernels: dict, scalar=None):
         lines += ["    if X.shape[0] == 1:", "        try:", f"            return scalar({arrays})",
                   "        except (ArithmeticError, ValueError):      # e^800, log 0: NumPy's inf and nan",
                   "            pass"]
-    lines.append(f"    return run({arrays})")
+    lines += ["    rows, plain, kept = run", f"    return (plain if X.shape[0] < rows else kept)({arrays})"]
     return define("_entry", lines, {"ndarray": np.ndarray, "kernels": kernels, "scalar": scalar})
+
+
+def by_batch(v, kernel_of) -> dict:
+    """dtype → (rows, plain kernel, kernel with kept arrays): below ``rows`` samples a hidden layer's
+    array is under ``SCRATCH_FROM`` bytes and the plain kernel (mode "plain") runs; from there on
+    the one that keeps its arrays between calls (mode "grad").  ``kernel_of(dtype, mode)`` makes them."""
+    widest = max(v.network.layers[1:-1], default=0)
+    found = {}
+    for dt in (np.dtype(np.float64), np.dtype(np.float32)):
+        rows = -(-SCRATCH_FROM // (widest * dt.itemsize)) if widest else 1 << 62
+        found[dt] = (rows, kernel_of(dt, "plain"), kernel_of(dt, "grad"))
+    return found

@@ -29,6 +29,12 @@ def _arrays(net, dt, batch, rng, scale=2.0):
     return W, b, X, T
 
 
+@pytest.fixture
+def kept(monkeypatch):
+    """Every batch runs the kernel that keeps its arrays (by default only from 64 KB a hidden array)."""
+    monkeypatch.setattr("symbackprop._fused.SCRATCH_FROM", 1)
+
+
 def _same(one, two) -> bool:
     if one is None or two is None:
         return one is two
@@ -37,7 +43,7 @@ def _same(one, two) -> bool:
 
 @pytest.mark.parametrize("activation", HIDDEN)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gradients_bit_for_bit_as_printed(activation, dtype):
+def test_gradients_bit_for_bit_as_printed(activation, dtype, kept):
     """Every hidden activation, both dtypes, with and without biases: the scratch kernel's dW and db
     equal the plain kernel's exactly (batch > 1: batch 1 of a small net takes the scalar code)."""
     rng = np.random.default_rng(7)
@@ -58,7 +64,7 @@ def test_gradients_bit_for_bit_as_printed(activation, dtype):
     (dict(layers=[4, 6, 5, 6], activation="sigmoid", ties={3: 2}), "sum"),
     (dict(spec="4-6-6-2", activation="sigmoid", loss="cross_entropy", bias=True), "mean"),
 ])
-def test_skips_penalties_ties_and_losses(options, reduction):
+def test_skips_penalties_ties_and_losses(options, reduction, kept):
     net = sb.network(**options)
     f = sb.compile(net, reduction=reduction)
     rng = np.random.default_rng(3)
@@ -75,7 +81,7 @@ def test_skips_penalties_ties_and_losses(options, reduction):
             assert type(f(*args)[0]) is np.dtype(dt).type and type(f.loss(*args)) is np.dtype(dt).type
 
 
-def test_results_are_not_the_scratch_arrays():
+def test_results_are_not_the_scratch_arrays(kept):
     """A call's gradients stay as they were after later calls, of the same batch and of others."""
     net = sb.network("6-40-30-3", activation="sigmoid", bias=True)
     f = sb.compile(net)
@@ -90,7 +96,7 @@ def test_results_are_not_the_scratch_arrays():
     assert again[0] == E1 and _same(again[1], dW1) and _same(again[2], db1)
 
 
-def test_threads_running_one_function():
+def test_threads_running_one_function(kept):
     """Two threads calling one compiled function at once each get the numbers a lone call gives."""
     net = sb.network("8-64-32-4", activation="tanh", bias=True)
     f = sb.compile(net)
@@ -113,7 +119,7 @@ def test_threads_running_one_function():
     assert not failures
 
 
-def test_large_batches_are_not_kept(monkeypatch):
+def test_large_batches_are_not_kept(monkeypatch, kept):
     """Scratch over KEEP_BYTES is made per call and let go: the numbers are the same."""
     net = sb.network("5-9-3", activation="sigmoid", bias=True)
     rng = np.random.default_rng(2)
@@ -124,6 +130,21 @@ def test_large_batches_are_not_kept(monkeypatch):
     for _ in range(2):
         again = f(*args)
         assert again[0] == kept[0] and _same(again[1], kept[1]) and _same(again[2], kept[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_either_side_of_the_batch_where_arrays_are_kept(dtype):
+    """Without the fixture: a 100-wide hidden layer keeps its arrays from 82 samples (float64) or 164
+    (float32); the batches just below and at that size give what the plain kernel gives."""
+    net = sb.network("20-100-3", activation="tanh", bias=True)
+    f = sb.compile(net)
+    rng = np.random.default_rng(4)
+    rows = -(-64 * 1024 // (100 * np.dtype(dtype).itemsize))
+    for batch in (rows - 1, rows, rows + 1, rows - 1):
+        W, b, X, T = _arrays(net, dtype, batch, rng)
+        E, dW, db = f(W, b, X, T)
+        _, dW_plain, db_plain, _ = f(W, b, X, T, details=True)
+        assert _same(dW, dW_plain) and _same(db, db_plain)
 
 
 # ---------------------------------------------------------------- the rewrite against NumPy itself
