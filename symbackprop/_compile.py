@@ -77,10 +77,10 @@ class Vectorized:
 
     Also f(params, X, T) -> (E, grads) with dicts keyed by ``f.shapes``.  E and the gradients
     have the arrays' dtype (``_numpy_code.dtype_of``: float32 when they are float32); a wrong shape
-    is a ValuesError (a ValueError) naming the array and the shape the network needs.  Between
-    calls it keeps its hidden layers' batch-sized arrays for the last batch size (up to 256 MB;
-    ``_inplace.py``), so a training loop does not pay for fresh memory on every call; what it
-    returns is always new.
+    is a ValuesError (a ValueError) naming the array and the shape the network needs.  Once a
+    hidden layer's array reaches 64 KB, it keeps its hidden layers' arrays between calls for the
+    last batch size (up to 256 MB; ``_inplace.py``), so a training loop does not pay for fresh memory on every call; E and the
+    gradients it returns are always new.
     """
 
     def __init__(self, d: Derivation, reduction: str = "sum"):

@@ -26,6 +26,9 @@ from ._numpy_code import code_of, define
 #: fresh array comes from memory the C library holds, and the kernel with kept arrays was about 1 µs
 #: slower (2-3-1 at batch 32); at 512 KB the plain one took 1.6× as long (128-128-10)
 SCRATCH_FROM = 64 * 1024
+#: NumPy 2's type rules: a Python number does not widen an array or a NumPy scalar, so E (the sum of
+#: an array of the dtype) keeps the dtype through penalties and the mean without a last conversion
+_WEAK_SCALARS = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 #: dW[k] = a[k]ᵀ δ[k+1] of at least this many entries uses matmul past batch 1: measured on 784×128
 #: (batches 2 to 64), matmul is 1.1-1.5× faster than dot; at 128×10 and below dot is faster at every
 #: batch, and at batch 1 (an outer product) dot is 2-7× faster everywhere
@@ -98,8 +101,8 @@ def kernel(v, dtype, mode: str = "grad"):
     if mode != "loss":
         _backward(v, emit, L, scratch)
     _reduce_and_penalise(v, emit, L, mode)
-    # E is a NumPy scalar of the dtype already: the sum of an array of it (``_Lines.value``), and
-    # penalties and the mean keep that dtype (Python numbers are weak in NumPy's type rules)
+    if not _WEAK_SCALARS:                  # NumPy 1.x: float32 E / n and E + λ·Σw² become float64
+        emit(f"E = numpy.{dt.name}(E)")
     if mode == "loss":
         emit("return E")
     else:

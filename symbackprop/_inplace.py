@@ -36,9 +36,10 @@ import numpy as np
 _BINARY = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
          ast.Pow: operator.pow}
-#: x ** c for these c: NumPy's operator has taken these shortcuts, so the rewrite takes them too
 _COMPARE = {ast.Gt: "greater", ast.Lt: "less", ast.GtE: "greater_equal", ast.LtE: "less_equal",
             ast.Eq: "equal", ast.NotEq: "not_equal"}
+#: x ** c for these c, x a float array: NumPy's operator has taken these shortcuts, so the rewrite
+#: takes them too (for other x, numpy.power as the operator would)
 _POWERS = {2: "square", 0.5: "sqrt", -1: "reciprocal", 1: "positive"}
 #: scratch kept between calls only up to this many bytes; a larger batch's is made per call
 KEEP_BYTES = 1 << 28
@@ -50,9 +51,10 @@ class _Refused(Exception):
 
 class _Rewrite:
     """One expression's ufunc calls, in post-order.  Each writes into a scratch array of its result's
-    dtype: an operand's own temporary where there is one, else a free one (the target first, unless
-    the expression reads it), else a new temporary (``temps``: name → dtype, shared by a layer's
-    expressions, named ``prefix`` and a number).  The outermost call writes the target.
+    dtype: an operand's own temporary where there is one, else a free one (the layer's temporaries,
+    then the target unless the expression reads it), else a new temporary (``temps``: name → dtype,
+    shared by a layer's expressions, named ``prefix`` and a number).  The outermost call writes the
+    target.
 
     A value is ``("scalar", number, kind, text)`` (kind: ``float``/``int`` for Python's numbers, which
     NumPy treats as weak, or a NumPy dtype for ``numpy.float32(…)``) or ``("array", name, dtype)``."""
@@ -81,13 +83,13 @@ class _Rewrite:
         raise _Refused
 
     def binary(self, node, root: bool):
-        if isinstance(node.op, ast.Pow) and isinstance(node.right, (ast.Constant, ast.UnaryOp)):
-            exponent = self.value(node.right)
-            if exponent[0] == "scalar" and _python(exponent) and exponent[1] in _POWERS:
-                base = self.value(node.left)
-                if base[0] == "array":                           # x ** 2 is NumPy's square(x)
-                    return self.call(_POWERS[exponent[1]], [], root, values=[base])
-                return self.call("power", [], root, operator.pow, values=[base, exponent])
+        right = node.right.operand if isinstance(node.right, ast.UnaryOp) else node.right
+        if isinstance(node.op, ast.Pow) and isinstance(right, ast.Constant):   # a constant exponent
+            exponent, base = self.value(node.right), self.value(node.left)
+            if exponent[0] == "scalar" and _python(exponent) and exponent[1] in _POWERS \
+                    and base[0] == "array" and base[2].kind == "f":     # x ** 2 is NumPy's square(x)
+                return self.call(_POWERS[exponent[1]], [], root, values=[base])
+            return self.call("power", [], root, operator.pow, values=[base, exponent])
         return self.call(_BINARY[type(node.op)], [node.left, node.right], root, _FOLD[type(node.op)])
 
     def function(self, node, root: bool):

@@ -56,6 +56,7 @@ def test_gradients_bit_for_bit_as_printed(activation, dtype, kept):
             _, dW_plain, db_plain, _ = f(W, b, X, T, details=True)
             assert type(E) is np.dtype(dtype).type and dW[0].dtype == np.dtype(dtype)
             assert _same(dW, dW_plain) and _same(db, db_plain), (activation, bias, batch)
+            assert E == f.loss(W, b, X, T)              # the loss kernel: the same sum, as printed
 
 
 @pytest.mark.parametrize("options, reduction", [
@@ -120,16 +121,23 @@ def test_threads_running_one_function(kept):
 
 
 def test_large_batches_are_not_kept(monkeypatch, kept):
-    """Scratch over KEEP_BYTES is made per call and let go: the numbers are the same."""
-    net = sb.network("5-9-3", activation="sigmoid", bias=True)
+    """Arrays over KEEP_BYTES are made per call and let go (nothing is left in the kernel's store);
+    under it they stay for the next call of that batch; the numbers are the same either way."""
+    net = sb.network("5-9-3", activation="sigmoid", bias=True)     # a row of scratch: 4 arrays × 9 × 8 bytes
     rng = np.random.default_rng(2)
     args = _arrays(net, np.float64, 40, rng)
-    kept = sb.compile(net)(*args)
-    monkeypatch.setattr(_inplace, "KEEP_BYTES", 100)       # 100 bytes: a batch of one row at most
+    small = sb.compile(net)
+    expected = small(*args)
+    store = small._kernel(np.dtype(np.float64), "grad").__globals__["_kept"]
+    assert list(store) == [40]                                     # kept for the next call of 40 rows
+    monkeypatch.setattr(_inplace, "KEEP_BYTES", 1000)              # 3 rows of scratch at most
     f = sb.compile(net)
-    for _ in range(2):
-        again = f(*args)
-        assert again[0] == kept[0] and _same(again[1], kept[1]) and _same(again[2], kept[2])
+    store = f._kernel(np.dtype(np.float64), "grad").__globals__["_kept"]
+    for batch in (40, 3, 40):
+        again = f(args[0], args[1], args[2][:batch], args[3][:batch])
+        if batch == 40:
+            assert again[0] == expected[0] and _same(again[1], expected[1]) and _same(again[2], expected[2])
+        assert list(store) == ([3] if batch == 3 else [])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -148,9 +156,11 @@ def test_either_side_of_the_batch_where_arrays_are_kept(dtype):
 
 
 # ---------------------------------------------------------------- the rewrite against NumPy itself
-_LEAVES = st.sampled_from(["z2", "a2", "z2", "a2", "0.5", "2", "1.0", "(1/3)", "numpy.float64(0.25)"])
+_LEAVES = st.sampled_from(["z2", "a2", "z2", "a2", "0.5", "2", "1.0", "(1/3)", "numpy.float64(0.25)",
+                           "numpy.float32(1/6)", "-3"])
 _UNARY = ["numpy.exp({})", "numpy.tanh({})", "-({})", "abs({})", "numpy.log(1 + numpy.exp(-abs({})))",
-          "numpy.minimum({}, 700.0)", "({})**2", "({})**(-1)", "numpy.sqrt(abs({}))",
+          "numpy.minimum({}, 700.0)", "({})**2", "({})**(-1)", "({})**0.5", "({})**3", "numpy.sqrt(abs({}))",
+          "(({}) > 0)**2", "numpy.asarray(numpy.less({}, 0), numpy.float32)",
           "numpy.asarray(numpy.greater({}, 0), numpy.float64)"]
 _BINARY = ["({} + {})", "({} - {})", "({} * {})", "({} / {})", "numpy.maximum({}, {})", "(({})*numpy.greater({}, 0))"]
 
@@ -166,25 +176,30 @@ def _expressions():
 
 
 @settings(max_examples=300, deadline=None)
-@given(_expressions(), st.sampled_from(["a3", "z2"]))
-def test_rewrite_computes_what_numpy_computes(code, target):
+@given(_expressions(), st.sampled_from(["a3", "z2"]), st.sampled_from([np.float64, np.float32]))
+def test_rewrite_computes_what_numpy_computes(code, target, dtype):
     """Any expression of the forms the printer writes: the rewritten calls leave in the target what
     NumPy's own evaluation of the code gives, bit for bit, without touching the inputs (the target may
     be one of them: then it is written last)."""
     rng = np.random.default_rng(0)
-    inputs = {"z2": rng.normal(0, 2, (4, 3)), "a2": rng.uniform(-1, 1, (4, 3)), "a3": np.zeros((4, 3))}
+    inputs = {"z2": rng.normal(0, 2, (4, 3)).astype(dtype), "a2": rng.uniform(-1, 1, (4, 3)).astype(dtype),
+              "a3": np.zeros((4, 3), dtype)}
     with np.errstate(all="ignore"):
-        try:
-            expected = np.asarray(eval(code, {"numpy": np}, dict(inputs)), np.float64)   # our own test expressions
-        except (ArithmeticError, ValueError):
-            return                                                   # 0.0 ** -1 and the like: never printed
-        found = rewrite(code, target, np.float64, {"z2", "a2"}, {}, "_t")
+        try:   # the kernel's own form: numpy.asarray(code, dtype), of our own test expressions
+            raw = eval(code, {"numpy": np}, dict(inputs))
+        except (ArithmeticError, ValueError, TypeError):
+            return                                   # 0.0 ** -1, (-3) ** 0.5 and the like: never printed
+        if np.iscomplexobj(raw):
+            return                                   # complex constants: never printed either
+        expected = np.asarray(raw, dtype)
+        found = rewrite(code, target, dtype, {"z2", "a2"}, {}, "_t")
         if found is None:
             return                                                   # left as printed: nothing to compare
         lines, temps = found
         space = {"numpy": np, **{k: v.copy() for k, v in inputs.items()}}
         space.update({name: np.empty((4, 3), dt) for name, dt in temps.items()})
         exec("\n".join(lines), space)                                    # the rewrite of that expression
+    assert space[target].dtype == np.dtype(dtype)
     assert np.array_equal(space[target], np.broadcast_to(expected, (4, 3)), equal_nan=True), (code, lines)
     for name in ("z2", "a2"):
         if name != target:
