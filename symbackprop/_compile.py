@@ -79,8 +79,8 @@ class Vectorized:
     have the arrays' dtype (``_numpy_code.dtype_of``: float32 when they are float32); a wrong shape
     is a ValuesError (a ValueError) naming the array and the shape the network needs.  Once a
     hidden layer's array reaches 64 KB, it keeps its hidden layers' arrays between calls for the
-    last batch size (up to 256 MB; ``_inplace.py``), so a training loop does not pay for fresh memory on every call; E and the
-    gradients it returns are always new.
+    last batch size (up to 256 MB; ``_inplace.py``), so a training loop does not pay for fresh
+    memory on every call; E and the gradients it returns are always new.
     """
 
     def __init__(self, d: Derivation, reduction: str = "sum"):

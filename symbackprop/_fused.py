@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 
 from ._inplace import Scratch, result_dtype, rewrite
-from ._numpy_code import code_of, define
+from ._numpy_code import F32, F64, code_of, define
 
 
 #: the kept arrays (``_inplace.py``) pay from about this size of a hidden layer's array: below it a
@@ -161,8 +161,9 @@ def _output_stage(v, emit: _Lines, L: int, mode: str) -> None:
         idents[tmp] = tmp.name
         code = code_of(value, idents, emit.dtype)
         emit(f"{tmp.name} = {code}")
-        if result_dtype(code, emit.known) is not None:
-            emit.known[tmp.name] = result_dtype(code, emit.known)
+        known = result_dtype(code, emit.known)
+        if known is not None:
+            emit.known[tmp.name] = known
     loss = emit.value(reduced[0], idents, f"z{L}")
     if mode == "details":
         emit(f"per = {loss}.sum(axis=1)")
@@ -290,7 +291,7 @@ def by_batch(v, kernel_of) -> dict:
     the one that keeps its arrays between calls (mode "grad").  ``kernel_of(dtype, mode)`` makes them."""
     widest = max(v.network.layers[1:-1], default=0)
     found = {}
-    for dt in (np.dtype(np.float64), np.dtype(np.float32)):
+    for dt in (F64, F32):
         rows = -(-SCRATCH_FROM // (widest * dt.itemsize)) if widest else 1 << 62
         found[dt] = (rows, kernel_of(dt, "plain"), kernel_of(dt, "grad"))
     return found

@@ -49,6 +49,11 @@ class _Refused(Exception):
     """The code has a form the rewrite leaves as printed."""
 
 
+#: what leaves code as printed: a form the rewrite does not know, no NumPy loop for the dtypes
+#: (TypeError), a fold of constants that would divide by zero or overflow
+_LEFT_AS_PRINTED = (_Refused, SyntaxError, TypeError, ArithmeticError, ValueError)
+
+
 class _Rewrite:
     """One expression's ufunc calls, in post-order.  Each writes into a scratch array of its result's
     dtype: an operand's own temporary where there is one, else a free one (the layer's temporaries,
@@ -192,11 +197,14 @@ def _python(value) -> bool:
 
 
 def _scalar(number):
-    if type(number) not in (int, float) and not isinstance(number, np.generic) or not np.isfinite(number):
+    """A folded constant as a value; refused unless a finite real number (no inf, nan or complex)."""
+    python = type(number) in (int, float)
+    if not (python or isinstance(number, (np.floating, np.integer))) or not np.isfinite(number):
         raise _Refused
-    if isinstance(number, np.generic):                 # exact: a float32 is a Python float exactly
-        return ("scalar", number, number.dtype, f"numpy.{number.dtype.name}({number.item()!r})")
-    return ("scalar", number, type(number), repr(number))
+    if python:
+        return ("scalar", number, type(number), repr(number))
+    # exact: a float32 is a Python float exactly
+    return ("scalar", number, number.dtype, f"numpy.{number.dtype.name}({number.item()!r})")
 
 
 def _text(value) -> str:
@@ -217,7 +225,7 @@ def rewrite(code: str, target: str, dtype, arrays: set, temps: dict | None = Non
             raise _Refused                           # a constant, a bare name (kept as a view), another dtype
         if result[1] != target:
             work.lines.append(f"numpy.copyto({target}, {result[1]})")
-    except (_Refused, SyntaxError, TypeError, ArithmeticError, ValueError):
+    except _LEFT_AS_PRINTED:
         temps.clear()
         temps.update(before)
         return None
@@ -236,7 +244,7 @@ def result_dtype(code: str, arrays: dict):
     """
     try:
         value = _Rewrite("", np.float64, arrays, {}, "_t").value(ast.parse(code, mode="eval").body)
-    except (_Refused, SyntaxError, TypeError, ArithmeticError, ValueError):
+    except _LEFT_AS_PRINTED:
         return None
     return value[2] if value[0] == "array" else None
 
