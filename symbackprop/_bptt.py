@@ -5,7 +5,7 @@ loss term) from the derivation of a one-step proxy, exactly as the feedforward
 compile does; the sums over nodes and steps are matrix products.  Only h<t−1>·W and
 δ<t+1>·Wᵀ need the step before, so they alone run in a loop over time; x·U, the output
 layer, e·Vᵀ and the weights' sums over steps are each one stacked product for all steps,
-in time-major work arrays kept between calls (``_bptt_scratch``).
+in time-major work arrays kept between calls (``_bptt_scratch``, lent by ``_spare``).
 
 >>> import numpy as np
 >>> from symbackprop._rnn import RNN
@@ -23,7 +23,8 @@ from ._errors import ValuesError
 from ._numpy_code import dtype_of, elementwise
 from ._network import Network
 from ._elman import flows
-from ._bptt_scratch import Scratch, Spare
+from ._bptt_scratch import Scratch
+from ._spare import Spare
 from ._rnn import RNN, sym
 
 GROUPS = ("U", "W", "V", "b", "c")
@@ -114,7 +115,8 @@ class RNNVectorized:
         P, X, T, h0, dt = self._arrays(P, X, T, h0)
         n, ops = X.shape[0], self.ops(dt)
         # details hands out views of the work arrays, so those are the call's own, never lent again
-        work = Scratch(net, n, dt) if details else self._spare.take(net, n, dt)
+        key = (net.steps, net.inputs, net.hidden, net.outputs, n, dt)
+        work = Scratch(net, n, dt) if details else self._spare.take(key, Scratch, net, n, dt)
         Xt = X.transpose(1, 0, 2)                     # time-major (step, sample, node), as every work array
         np.copyto(work.T, T.transpose(1, 0, 2))       # a copy: the output layer takes all steps as one matrix
         S, Hs = self._forward(P, work, Xt, h0, ops[0])
@@ -135,7 +137,7 @@ class RNNVectorized:
             return total, grads, {"s": by_step(S), "h": list(Hs), "o": by_step(work.O), "y": by_step(Y),
                                   "error": by_step(errors), "delta": [*by_step(deltas), None],
                                   "dE/dh": by_step(dEdh)}
-        self._spare.give(work)
+        self._spare.give(key, work)
         return total, grads
 
     def _forward(self, P, work, Xt, h0, f) -> tuple:

@@ -20,6 +20,7 @@ import sympy
 
 from ._inplace import Scratch, result_dtype, rewrite
 from ._numpy_code import F32, F64, code_of, define
+from ._spare import Spare
 
 
 #: the kept arrays (``_inplace.py``) pay from about this size of a hidden layer's array: below it a
@@ -118,9 +119,9 @@ def kernel(v, dtype, mode: str = "grad"):
     head, namespace = [f"def _kernel({', '.join(args)}):"], {}
     if scratch:
         kept = Scratch(scratch)
-        namespace.update(_kept=kept.kept, _make=kept.make)
-        head += ["    _n = X.shape[0]", "    _s = _kept.pop(_n, None) or _make(_n)", f"    {', '.join(scratch)}, = _s"]
-        emit.lines.insert(-1, f"    if _n <= {kept.most}:\n        _kept[_n] = _s")
+        namespace.update(_spare=Spare(), _make=kept.make)
+        head += ["    _n = X.shape[0]", "    _s = _spare.take(_n, _make, _n)", f"    {', '.join(scratch)}, = _s"]
+        emit.lines.insert(-1, f"    if _n <= {kept.most}:\n        _spare.give(_n, _s)")
     return define("_kernel", head + emit.lines, namespace)
 
 

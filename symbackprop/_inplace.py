@@ -250,16 +250,13 @@ def result_dtype(code: str, arrays: dict):
 
 
 class Scratch:
-    """A kernel's batch-sized arrays (name → (width, dtype)), kept for the last batch size between
-    calls.  The kernel pops them from ``kept`` (or calls ``make``) and puts them back at its end
-    when the batch is at most ``most`` rows (``KEEP_BYTES`` of arrays), so two threads running one
-    kernel at once each get arrays of their own (the second makes new ones)."""
+    """A kernel's batch-sized arrays (name → (width, dtype)): ``make(n)`` makes a set for n rows, and
+    ``most`` is the most rows whose set is kept between calls (``KEEP_BYTES``; ``_spare.Spare``)."""
 
     def __init__(self, shapes: dict):
-        self.shapes, self.kept = dict(shapes), {}
+        self.shapes = dict(shapes)
         row = sum(w * np.dtype(dt).itemsize for w, dt in self.shapes.values())
         self.most = KEEP_BYTES // max(row, 1)
 
     def make(self, n: int) -> tuple:
-        self.kept.clear()                        # one batch size kept at a time
         return tuple(np.empty((n, w), dt) for w, dt in self.shapes.values())

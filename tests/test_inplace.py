@@ -128,16 +128,16 @@ def test_large_batches_are_not_kept(monkeypatch, kept):
     args = _arrays(net, np.float64, 40, rng)
     small = sb.compile(net)
     expected = small(*args)
-    store = small._kernel(np.dtype(np.float64), "grad").__globals__["_kept"]
-    assert list(store) == [40]                                     # kept for the next call of 40 rows
+    store = small._kernel(np.dtype(np.float64), "grad").__globals__["_spare"]
+    assert store.kept() == [40]                                    # kept for the next call of 40 rows
     monkeypatch.setattr(_inplace, "KEEP_BYTES", 1000)              # 3 rows of scratch at most
     f = sb.compile(net)
-    store = f._kernel(np.dtype(np.float64), "grad").__globals__["_kept"]
+    store = f._kernel(np.dtype(np.float64), "grad").__globals__["_spare"]
     for batch in (40, 3, 40):
         again = f(args[0], args[1], args[2][:batch], args[3][:batch])
         if batch == 40:
             assert again[0] == expected[0] and _same(again[1], expected[1]) and _same(again[2], expected[2])
-        assert list(store) == ([3] if batch == 3 else [])
+        assert store.kept() == ([3] if batch == 3 else [])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
